@@ -14,4 +14,10 @@ try {
   console.error('build: TypeScript reported errors (see above)')
   process.exit(1)
 }
-execFileSync(bin('oclif'), ['manifest'], {stdio: ['ignore', 'ignore', 'inherit'], cwd: root})
+try {
+  execFileSync(bin('oclif'), ['manifest'], {stdio: 'pipe', cwd: root})
+} catch (error) {
+  console.error(String(error.stderr ?? error))
+  console.error('build: oclif manifest generation failed')
+  process.exit(1)
+}

@@ -1,0 +1,391 @@
+// The HTTP core: the one got.extend of the project. Every API request goes through it:
+// timeouts, retries with full jitter, Retry-After, the shared token bucket, the per-host
+// circuit breaker, contract headers, envelope decoding, redacted --verbose trace.
+import {randomBytes, randomUUID} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+import {performance} from 'node:perf_hooks'
+import type {Got, Options, RequestError, Response} from 'got'
+import type {Context} from '../context.js'
+import {ApiError, BadResponseError, BflyError, CircuitOpenError, Interrupted, RateLimitError, UsageError} from '../errors.js'
+import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay, parseRetryAfter} from '../resilience/backoff.js'
+import {CircuitStore} from '../resilience/circuit-breaker.js'
+import {type ApiClass, parseServerBudget, TokenBucketStore} from '../resilience/token-bucket.js'
+import {formatDuration} from '../values.js'
+import type {Credentials} from '../auth/credentials.js'
+import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor} from './network.js'
+import {redactBody, redactHeaders, redactUrl} from './redact.js'
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
+
+export interface RequestSpec {
+  method?: Method
+  /** Path relative to the API base URL (may carry a query string), or an absolute URL on the same origin. */
+  path: string
+  query?: Record<string, string | number | boolean | undefined>
+  json?: unknown
+  body?: string
+  headers?: Record<string, string>
+  idempotencyKey?: string
+  apiClass?: ApiClass
+  /** Send credentials (default true). */
+  auth?: boolean
+  /** Return any status and the raw body instead of decoding/throwing (`bfly api`). */
+  raw?: boolean
+}
+
+export interface Meta {
+  requestId?: string
+  timestamp?: string
+  pagination?: {page: number; size: number; totalElements: number; totalPages: number}
+  [key: string]: unknown
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  data: T
+  meta?: Meta
+  requestId: string
+  body: string
+  /** `Idempotent-Replayed: true`: the server answered a replayed idempotent POST. */
+  replayed: boolean
+  url: string
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504])
+const RETRY_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'EHOSTUNREACH', 'ESOCKETTIMEDOUT'])
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
+
+/** Per logical request; survives got's retries (carried in options.context). */
+interface Attempts {
+  requestId: string
+  method: string
+  host: string
+  apiClass: ApiClass
+  attempt: number
+  startedAt: number
+  credentials?: Credentials
+  refreshed: boolean
+  /** An error of ours raised inside a hook; got wraps it, we rethrow it as is. */
+  fatal?: BflyError
+  retryAfterTooLongMs?: number
+  lastDelayMs?: number
+}
+
+export interface ClientDeps {
+  ctx: Context
+  got: Got
+  breaker: CircuitStore
+  bucket: TokenBucketStore
+  backoff?: BackoffPolicy
+  random?: () => number
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+}
+
+export function defaultApiClass(method: string, path: string): ApiClass {
+  if (/^\/?integrations\/[^/]+\/circuit\//.test(path)) return 'admin'
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'query' : 'write'
+}
+
+function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Interrupted())
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(new Interrupted())
+    }
+    signal?.addEventListener('abort', onAbort, {once: true})
+  })
+}
+
+function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name]
+  return Array.isArray(v) ? v[0] : v
+}
+
+export class ApiClient {
+  readonly baseUrl: URL
+  private readonly ctx: Context
+  private readonly got: Got
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
+
+  constructor(
+    baseUrl: string,
+    private readonly deps: ClientDeps,
+    private readonly options: {retries: number; maxRetryAfterMs: number; timeoutMs?: number; caFile?: string},
+  ) {
+    this.baseUrl = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
+    this.ctx = deps.ctx
+    this.sleep = deps.sleep ?? sleepFor
+    this.got = this.extend()
+  }
+
+  get host(): string {
+    return this.baseUrl.host
+  }
+
+  breaker(): CircuitStore {
+    return this.deps.breaker
+  }
+
+  private extend(): Got {
+    const {ctx} = this
+    const timeoutMs = this.options.timeoutMs
+    const backoff = this.deps.backoff ?? DEFAULT_BACKOFF
+    const random = this.deps.random ?? Math.random
+    const state = (options: {context: Record<string, unknown>}) => options.context.bfly as Attempts
+    let https: Record<string, unknown> | undefined
+    if (this.options.caFile) {
+      try {
+        https = {certificateAuthority: readFileSync(this.options.caFile)}
+      } catch (error) {
+        throw new UsageError(`cannot read --ca-file ${this.options.caFile}: ${(error as Error).message}`)
+      }
+    }
+    return this.deps.got.extend({
+      // got has no default timeout: every phase gets one, and --timeout bounds the whole request.
+      timeout: timeoutMs === undefined
+        ? {lookup: 10_000, connect: 10_000, secureConnect: 10_000, send: 30_000, response: 30_000, request: 120_000}
+        : {request: timeoutMs},
+      ...(https ? {https} : {}),
+      responseType: 'text',
+      throwHttpErrors: true,
+      followRedirect: true,
+      maxRedirects: 5,
+      headers: {
+        'user-agent': `bfly/${ctx.version} (${process.platform}; node/${process.versions.node})`,
+        accept: 'application/json',
+        'x-correlation-id': ctx.correlationId,
+      },
+      retry: {
+        limit: this.options.retries,
+        methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PATCH'],
+        statusCodes: [...RETRY_STATUS],
+        errorCodes: [...RETRY_CODES],
+        calculateDelay: async ({attemptCount, error, retryAfter}) => {
+          const st = state(error.options as never)
+          if (st.fatal) return 0
+          const response = error.response
+          if (!response) await this.deps.breaker.failure(st.host, error.code ?? error.message)
+          if (attemptCount > this.options.retries) return 0
+          const method = st.method
+          const idempotent = IDEMPOTENT.has(method) || ((method === 'POST' || method === 'PATCH') && Boolean(headerValue(error.options.headers as never, 'idempotency-key')))
+          if (!idempotent) return 0
+          const retryable = response ? RETRY_STATUS.has(response.statusCode) : RETRY_CODES.has(error.code ?? '') || error.name === 'TimeoutError'
+          if (!retryable) return 0
+          let delay: number
+          if (retryAfter !== undefined && response) {
+            if (retryAfter > this.options.maxRetryAfterMs) {
+              st.retryAfterTooLongMs = retryAfter
+              return 0
+            }
+            delay = Math.max(1, retryAfter)
+          } else delay = fullJitterDelay(attemptCount, backoff, random)
+          st.lastDelayMs = delay
+          const reason = response ? `HTTP ${response.statusCode}` : error.code ?? error.message
+          ctx.trace(`retry ${attemptCount}/${this.options.retries} of ${st.requestId} in ${formatDuration(delay)} (${reason}${retryAfter !== undefined && response ? ', Retry-After' : ''})`)
+          return delay
+        },
+      },
+      hooks: {
+        beforeRequest: [
+          async (options) => {
+            const st = state(options as never)
+            st.attempt++
+            try {
+              const admission = await this.deps.breaker.admit(st.host)
+              if (!admission.allowed) throw new CircuitOpenError(st.host, admission.retryInMs)
+              if (admission.circuit.state === 'half-open') ctx.trace(`circuit half-open for ${st.host}: sending a probe`)
+              const maxWait = timeoutMs ?? 30_000
+              const wait = await this.deps.bucket.take(st.host, st.apiClass, maxWait)
+              if (wait > 0) {
+                ctx.trace(`${st.apiClass} budget: waiting ${formatDuration(wait)} before ${st.requestId}`)
+                await this.sleep(wait, ctx.signal)
+              }
+              // Redirects pass through here too: credentials only ever go to the API origin.
+              const target = options.url instanceof URL ? options.url : new URL(String(options.url))
+              if (st.credentials && target.origin === this.baseUrl.origin) Object.assign(options.headers, await st.credentials.headers())
+            } catch (error) {
+              st.fatal = error instanceof BflyError ? error : new BadResponseError(String((error as Error).message ?? error))
+              throw st.fatal
+            }
+            options.headers.traceparent = `00-${ctx.traceId}-${randomBytes(8).toString('hex')}-01`
+            st.startedAt = performance.now()
+            if (ctx.verbose) {
+              ctx.trace(`→ ${st.method} ${redactUrl(String(options.url))} ${st.requestId}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''}`)
+              ctx.trace(`  ${JSON.stringify(redactHeaders(options.headers as Record<string, unknown>))}`)
+              if (typeof options.body === 'string' && options.body) ctx.trace(`  body ${redactBody(options.body).slice(0, 2000)}`)
+            }
+          },
+        ],
+        afterResponse: [
+          async (response, retryWithMergedOptions) => {
+            const st = state(response.request.options as never)
+            const ms = performance.now() - st.startedAt
+            ctx.trace(`← ${response.statusCode} ${st.method} ${redactUrl(response.url)} in ${ms.toFixed(1)} ms (${headerValue(response.headers, 'x-request-id') ?? st.requestId})`)
+            await this.deps.bucket.observe(st.host, st.apiClass, parseServerBudget(response.headers))
+            if (response.statusCode >= 500) await this.deps.breaker.failure(st.host, `HTTP ${response.statusCode}`)
+            else await this.deps.breaker.success(st.host)
+            // A 401 may just mean the access token expired early: one forced refresh, one retry.
+            if (response.statusCode === 401 && st.credentials?.refresh && !st.refreshed) {
+              st.refreshed = true
+              ctx.trace('401: refreshing the session once and retrying')
+              if (await st.credentials.refresh()) return retryWithMergedOptions({headers: await st.credentials.headers()})
+            }
+            return response
+          },
+        ],
+        beforeRedirect: [
+          (options, response) => {
+            const from = new URL(response.url)
+            const to = options.url instanceof URL ? options.url : new URL(String(options.url))
+            // got drops Authorization across origins but not X-API-Key or cookies: credentials never follow a redirect elsewhere.
+            if (from.origin !== to.origin) {
+              for (const name of Object.keys(options.headers)) {
+                if (['authorization', 'x-api-key', 'cookie', 'proxy-authorization'].includes(name.toLowerCase())) delete options.headers[name]
+              }
+              ctx.trace(`redirect to another origin ${to.origin}: credentials dropped`)
+            }
+          },
+        ],
+      },
+    })
+  }
+
+  url(path: string, query?: RequestSpec['query']): URL {
+    const url = /^https?:\/\//i.test(path) ? new URL(path) : new URL(path.replace(/^\/+/, ''), this.baseUrl)
+    if (url.origin !== this.baseUrl.origin) throw new UsageError(`refusing to send a request to ${url.origin}: not the API origin ${this.baseUrl.origin}`)
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value))
+    }
+    return url
+  }
+
+  async request<T = unknown>(spec: RequestSpec): Promise<ApiResponse<T>> {
+    const {ctx} = this
+    const method = spec.method ?? 'GET'
+    const url = this.url(spec.path, spec.query)
+    const auth = spec.auth ?? true
+    const credentials = auth ? await ctx.credentials() : undefined
+    if (credentials && !credentialsAllowed(url)) {
+      throw new UsageError(`refusing to send credentials over plain http to ${url.host}`, {hint: 'use an https:// API URL (plain http is allowed for loopback only)'})
+    }
+    const st: Attempts = {
+      requestId: `req-${randomUUID()}`,
+      method,
+      host: url.host,
+      apiClass: spec.apiClass ?? defaultApiClass(method, url.pathname.slice(this.baseUrl.pathname.length - 1)),
+      attempt: 0,
+      startedAt: performance.now(),
+      credentials,
+      refreshed: false,
+    }
+    const headers: Record<string, string> = {'x-request-id': st.requestId, ...spec.headers}
+    if (spec.idempotencyKey) headers['idempotency-key'] = spec.idempotencyKey
+    let body: string | undefined = spec.body
+    if (spec.json !== undefined) {
+      body = JSON.stringify(spec.json)
+      headers['content-type'] = 'application/json'
+    }
+    const proxy = proxyFor(url, ctx.env)
+    const agent = proxy ? await proxyAgent(url, proxy) : undefined
+    let response: Response<string>
+    try {
+      response = (await this.got(url, {
+        method,
+        headers,
+        body,
+        context: {bfly: st},
+        signal: ctx.signal,
+        throwHttpErrors: !spec.raw,
+        ...(spec.raw ? {retry: {limit: 0}} : {}),
+        ...(agent ? {agent} : {}),
+      } as never)) as Response<string>
+    } catch (error) {
+      throw this.translate(error as RequestError, st, url)
+    }
+    const requestId = headerValue(response.headers, 'x-request-id') ?? st.requestId
+    const replayed = headerValue(response.headers, 'idempotent-replayed') === 'true'
+    const base = {status: response.statusCode, headers: response.headers, requestId, body: response.body, replayed, url: response.url}
+    if (spec.raw) return {...base, data: response.body as T}
+    if (response.statusCode === 204 || method === 'HEAD' || response.body === '') {
+      if (response.body === '' && response.statusCode !== 204 && method !== 'HEAD' && method !== 'DELETE') {
+        throw new BadResponseError(`HTTP ${response.statusCode} from ${url.host} with an empty body where JSON was expected`, {status: response.statusCode, requestId})
+      }
+      return {...base, data: undefined as T}
+    }
+    const decoded = decodeJson(response.body, headerValue(response.headers, 'content-type'))
+    if (decoded.problem) {
+      throw new BadResponseError(`unreadable response from ${url.host}: HTTP ${response.statusCode} with ${decoded.problem}`, {status: response.statusCode, requestId})
+    }
+    // `/api/v1/*` answers in the envelope; the operational endpoints answer bare documents.
+    if (/\/api\/v1\//.test(url.pathname)) {
+      const envelope = decoded.json as {data?: unknown; meta?: Meta}
+      if (!envelope || typeof envelope !== 'object' || !('data' in envelope)) {
+        throw new BadResponseError(`unreadable response from ${url.host}: HTTP ${response.statusCode} without the "data" envelope`, {status: response.statusCode, requestId})
+      }
+      return {...base, data: envelope.data as T, meta: envelope.meta, requestId: envelope.meta?.requestId ?? requestId}
+    }
+    return {...base, data: decoded.json as T}
+  }
+
+  private translate(error: RequestError, st: Attempts, url: URL): BflyError {
+    if (st.fatal) return st.fatal
+    if (error instanceof BflyError) return error
+    if (this.ctx.signal.aborted || error.name === 'AbortError' || (error.cause as Error | undefined)?.name === 'AbortError') {
+      return new Interrupted(`interrupted: ${st.method} ${url.pathname} did not finish`)
+    }
+    const cause = error.cause
+    if (cause instanceof BflyError) return cause
+    const response = error.response as Response<string> | undefined
+    if (response) {
+      const decoded = apiErrorFrom(response.statusCode, String(response.body ?? ''), response.headers, url.host)
+      const retryAfterMs = parseRetryAfter(response.headers['retry-after'])
+      const retries = st.attempt - 1
+      if (response.statusCode === 429) {
+        const wait = st.retryAfterTooLongMs ?? retryAfterMs
+        const message = st.retryAfterTooLongMs !== undefined
+          ? `rate limited, retry after ${Math.ceil(st.retryAfterTooLongMs / 1000)} s`
+          : `rate limited: still 429 after ${retries} ${retries === 1 ? 'retry' : 'retries'}${wait !== undefined ? `, retry after ${Math.ceil(wait / 1000)} s` : ''}`
+        return new RateLimitError(message, {requestId: decoded.requestId, retryAfterMs: wait, hint: wait !== undefined ? `retry after ${Math.ceil(wait / 1000)} s` : 'slow down and retry later'})
+      }
+      if (decoded instanceof ApiError && response.statusCode >= 500) {
+        const suffix = st.retryAfterTooLongMs !== undefined
+          ? `; the server asks to retry after ${Math.ceil(st.retryAfterTooLongMs / 1000)} s`
+          : retries > 0 ? ` (after ${retries} ${retries === 1 ? 'retry' : 'retries'})` : ''
+        return new ApiError(`${decoded.message}${suffix}`, {code: decoded.code, status: decoded.status!, requestId: decoded.requestId, details: decoded.details, retryAfterMs})
+      }
+      if (response.statusCode === 401 && st.credentials && st.credentials.source !== 'env' && st.credentials.source !== 'api-key') {
+        return new ApiError(`${decoded.message} (the session was refreshed and still refused)`, {code: decoded.code, status: 401, requestId: decoded.requestId, hint: 'run `bfly login`'})
+      }
+      return decoded
+    }
+    const timeout = error.name === 'TimeoutError' ? this.options.timeoutMs : undefined
+    return networkErrorFrom({code: error.code === 'ERR_GOT_REQUEST_ERROR' ? (cause as {code?: string})?.code : error.code, message: (cause as Error)?.message ?? error.message}, url.host, timeout)
+  }
+}
+
+async function proxyAgent(url: URL, proxy: string): Promise<Options['agent']> {
+  const {HttpProxyAgent, HttpsProxyAgent} = await import('hpagent')
+  const common = {proxy, keepAlive: false}
+  return url.protocol === 'https:' ? {https: new HttpsProxyAgent(common)} : {http: new HttpProxyAgent(common)}
+}
+
+export async function createApiClient(ctx: Context): Promise<ApiClient> {
+  const settings = await ctx.settings()
+  const baseUrl = await ctx.apiUrl()
+  const {default: got} = await import('got')
+  const breaker = new CircuitStore(ctx.stateDir, {...settings.breaker, probeTimeoutMs: settings.timeoutMs ?? 60_000}, ctx.now)
+  const bucket = new TokenBucketStore(ctx.stateDir, undefined, ctx.now)
+  const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
+  return new ApiClient(baseUrl, {ctx, got, breaker, bucket, backoff}, {
+    retries: settings.retries,
+    maxRetryAfterMs: settings.maxRetryAfterMs,
+    timeoutMs: settings.timeoutMs,
+    caFile: settings.caFile,
+  })
+}

@@ -1,0 +1,127 @@
+// Renders a CommandResult. Lists stream: JSON arrays are written item by item, NDJSON a line
+// per item, TSV a row per item, so memory stays flat whatever the count. Only the terminal
+// table buffers (a human is reading it).
+import {Interrupted, UsageError} from '../errors.js'
+import type {IO} from './io.js'
+import type {Column, CommandResult, ListResult, ObjectResult} from './result.js'
+
+export interface RenderOptions {
+  json: boolean
+  ndjson: boolean
+  columns?: string[]
+  signal?: AbortSignal
+}
+
+export function selectColumns<T>(columns: Column<T>[], wanted: string[] | undefined, defaults?: string[]): Column<T>[] {
+  const keys = wanted && wanted.length > 0 ? wanted : defaults
+  if (!keys) return columns
+  return keys.map((key) => {
+    const column = columns.find((c) => c.key === key)
+    if (!column) throw new UsageError(`unknown column "${key}": choose from ${columns.map((c) => c.key).join(', ')}`)
+    return column
+  })
+}
+
+function cell<T>(io: IO, column: Column<T>, item: T, terminal: boolean): string {
+  const value = column.get(item)
+  let out: string
+  if (value === null || value === undefined) out = terminal ? '-' : ''
+  else if (typeof value === 'object') out = JSON.stringify(value)
+  else out = String(value)
+  if (terminal && column.time && typeof value === 'string' && value !== '') {
+    const t = Date.parse(value)
+    if (!Number.isNaN(t)) out = formatLocalTime(t)
+  }
+  if (!terminal) return out.replace(/[\t\r\n]+/g, ' ')
+  const style = column.paint?.(out)
+  return style ? io.paint(out, style) : out
+}
+
+function formatLocalTime(ms: number): string {
+  const d = new Date(ms)
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+}
+
+async function renderTable(io: IO, head: string[], rows: string[][]): Promise<void> {
+  const {default: Table} = await import('cli-table3')
+  const table = new Table({
+    head: head.map((h) => io.paint(h, 'bold')),
+    style: {head: [], border: io.color ? ['grey'] : []},
+    wordWrap: false,
+  })
+  table.push(...rows)
+  await io.out(table.toString() + '\n')
+}
+
+async function renderList(io: IO, result: ListResult, options: RenderOptions): Promise<void> {
+  const columns = selectColumns(result.columns, options.columns, result.defaultColumns)
+  const terminal = io.stdoutIsTTY && !options.json && !options.ndjson
+  let count = 0
+  let opened = false
+  const rows: string[][] = []
+  const interrupted = () => new Interrupted(`interrupted after ${count} item${count === 1 ? '' : 's'}${result.progress ? ` (${result.progress()})` : ''}`)
+  try {
+    for await (const item of result.items as AsyncIterable<unknown>) {
+      if (options.signal?.aborted) throw interrupted()
+      if (options.json) {
+        await io.out((opened ? ',\n  ' : '[\n  ') + JSON.stringify(item))
+        opened = true
+      } else if (options.ndjson) {
+        await io.out(JSON.stringify(item) + '\n')
+      } else if (terminal) {
+        rows.push(columns.map((c) => cell(io, c, item, true)))
+      } else {
+        await io.out(columns.map((c) => cell(io, c, item, false)).join('\t') + '\n')
+      }
+      count++
+    }
+  } catch (error) {
+    // Whatever was fetched is already out; close the JSON array so stdout stays valid JSON.
+    if (options.json) await io.out(opened ? '\n]\n' : '[]\n')
+    else if (terminal && rows.length > 0) await renderTable(io, columns.map((c) => c.header), rows)
+    if (options.signal?.aborted && !(error instanceof Interrupted)) throw interrupted()
+    throw error
+  }
+  if (options.json) await io.out(opened ? '\n]\n' : '[]\n')
+  else if (terminal) {
+    if (rows.length === 0) io.err('no items')
+    else await renderTable(io, columns.map((c) => c.header), rows)
+  }
+}
+
+async function renderObject(io: IO, result: ObjectResult, options: RenderOptions): Promise<void> {
+  if (options.json || options.ndjson) {
+    await io.out(JSON.stringify(result.data, null, options.ndjson ? undefined : 2) + '\n')
+    return
+  }
+  if (result.human) {
+    const text = result.human(result.data)
+    await io.out(text.endsWith('\n') ? text : text + '\n')
+    return
+  }
+  if (result.fields) {
+    const fields = selectColumns(result.fields, options.columns)
+    const terminal = io.stdoutIsTTY
+    const width = Math.max(...fields.map((f) => f.header.length))
+    const lines = fields.map((f) =>
+      terminal ? `${io.paint(f.header.padEnd(width), 'bold')}  ${cell(io, f, result.data, true)}` : `${f.key}\t${cell(io, f, result.data, false)}`,
+    )
+    await io.out(lines.join('\n') + '\n')
+    return
+  }
+  await io.out(JSON.stringify(result.data, null, 2) + '\n')
+}
+
+export async function render(io: IO, result: CommandResult, options: RenderOptions): Promise<void> {
+  if (!result) return
+  switch (result.kind) {
+    case 'list':
+      return renderList(io, result, options)
+    case 'object':
+      return renderObject(io, result, options)
+    case 'text':
+      if (options.json) await io.out(JSON.stringify(result.json ?? {text: result.text}, null, 2) + '\n')
+      else await io.out(result.text.endsWith('\n') ? result.text : result.text + '\n')
+  }
+}

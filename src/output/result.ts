@@ -1,0 +1,51 @@
+// What commands return; the base command renders it (table on a terminal, TSV in a pipe,
+// JSON with --json, NDJSON with --ndjson). Commands never print data themselves.
+
+export interface Column<T = any> {
+  key: string
+  header: string
+  get: (item: T) => unknown
+  /** RFC 3339 values shown in local time on a terminal, as is elsewhere. */
+  time?: boolean
+  /** Colour on a terminal only. */
+  paint?: (value: string) => 'red' | 'green' | 'yellow' | 'dim' | undefined
+}
+
+export interface ListResult<T = any> {
+  kind: 'list'
+  items: AsyncIterable<T> | Iterable<T>
+  columns: Column<T>[]
+  /** Keys shown when --columns is not given (default: all). */
+  defaultColumns?: string[]
+  /** What to say on stderr when the walk is interrupted, e.g. "stopped after page 3". */
+  progress?: () => string
+}
+
+export interface ObjectResult<T = any> {
+  kind: 'object'
+  data: T
+  /** Key/value rows for humans; without them, humans get indented JSON. */
+  fields?: Column<T>[]
+  /** Free-form human rendering; wins over fields. */
+  human?: (data: T) => string
+}
+
+export interface TextResult {
+  kind: 'text'
+  text: string
+  /** What --json prints instead of the text. */
+  json?: unknown
+}
+
+export type CommandResult = ListResult | ObjectResult | TextResult | void
+
+export const list = <T>(items: AsyncIterable<T> | Iterable<T>, columns: Column<T>[], extra: Partial<ListResult<T>> = {}): ListResult<T> => ({
+  kind: 'list',
+  items,
+  columns,
+  ...extra,
+})
+
+export const object = <T>(data: T, extra: Partial<ObjectResult<T>> = {}): ObjectResult<T> => ({kind: 'object', data, ...extra})
+
+export const text = (value: string, json?: unknown): TextResult => ({kind: 'text', text: value, json})

@@ -1,0 +1,32 @@
+// Files shared by concurrent bfly processes: written whole or not at all (temp file + rename),
+// readable only by the user from the first byte.
+import {randomBytes} from 'node:crypto'
+import {mkdir, open, readFile, rename, rm} from 'node:fs/promises'
+import {dirname} from 'node:path'
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  await mkdir(dirname(path), {recursive: true, mode: 0o700})
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const handle = await open(tmp, 'w', mode)
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  try {
+    await rename(tmp, path)
+  } catch (error) {
+    await rm(tmp, {force: true})
+    throw error
+  }
+}
+
+/** Parsed JSON, or `fallback` when the file is missing or unreadable (a torn file is treated as absent). */
+export async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T
+  } catch {
+    return fallback
+  }
+}
