@@ -22,7 +22,9 @@ export class Problems {
 }
 
 /** A real RFC 3339 instant, or undefined (with a problem noted) when it is not one. */
-export function parseInstant(value: string, field: string, problems: Problems): number | undefined {
+export function parseInstant(input: string, field: string, problems: Problems): number | undefined {
+  // An unencoded "+01:00" offset in a query string arrives as " 01:00".
+  const value = input.replace(/ (\d{2}:\d{2})$/, '+$1')
   if (!RFC3339.test(value)) {
     problems.add(field, 'must be an RFC 3339 date-time, e.g. 2025-12-03T10:00:00Z')
     return undefined

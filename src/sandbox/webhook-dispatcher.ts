@@ -17,6 +17,16 @@ export interface DispatcherOptions {
   timeoutMs: number
   /** Longest a timer sleeps before re-checking due deliveries (keeps an injected clock honest). */
   maxSleepMs?: number
+  /** Replaces the HTTP POST (unit tests drive the schedule without a network). */
+  send?: (request: OutboundDelivery) => Promise<AttemptOutcome>
+}
+
+export interface OutboundDelivery {
+  url: string
+  headers: Record<string, string>
+  body: string
+  timeoutMs: number
+  signal: AbortSignal
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024
@@ -92,6 +102,11 @@ export class WebhookDispatcher {
     await Promise.all(due.map((id) => this.attempt(id)))
   }
 
+  /** Resolves when no attempt is in flight. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()])
+  }
+
   async close(): Promise<void> {
     this.closed = true
     if (this.timer) clearTimeout(this.timer)
@@ -149,8 +164,21 @@ export class WebhookDispatcher {
 
   private post(webhook: Webhook, delivery: Delivery): Promise<AttemptOutcome> {
     const {clock, timeoutMs} = this.options
-    const started = performance.now()
     const body = delivery.body
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'user-agent': 'BUTTERFLY-Webhooks/1.0 (bfly sandbox)',
+      'x-webhook-id': delivery.id,
+      'x-webhook-event': delivery.event_type,
+      ...signatureHeaders(webhook.secret, Math.floor(clock.now() / 1000), body),
+    }
+    const request = {url: webhook.url, headers, body, timeoutMs, signal: this.aborter.signal}
+    return this.options.send ? this.options.send(request) : this.httpPost(request)
+  }
+
+  private httpPost({url: target, headers, body, timeoutMs, signal}: OutboundDelivery): Promise<AttemptOutcome> {
+    const started = performance.now()
     const elapsed = () => performance.now() - started
     return new Promise((resolve) => {
       let settled = false
@@ -162,25 +190,13 @@ export class WebhookDispatcher {
       }
       let url: URL
       try {
-        url = new URL(webhook.url)
+        url = new URL(target)
       } catch {
-        resolve({ok: false, statusCode: null, durationMs: 0, error: `invalid URL ${webhook.url}`})
+        resolve({ok: false, statusCode: null, durationMs: 0, error: `invalid URL ${target}`})
         return
       }
       const secure = url.protocol === 'https:'
-      const request = (secure ? https : http).request(url, {
-        method: 'POST',
-        agent: secure ? this.agentHttps : this.agentHttp,
-        signal: this.aborter.signal,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          'user-agent': 'BUTTERFLY-Webhooks/1.0 (bfly sandbox)',
-          'x-webhook-id': delivery.id,
-          'x-webhook-event': delivery.event_type,
-          ...signatureHeaders(webhook.secret, Math.floor(clock.now() / 1000), body),
-        },
-      })
+      const request = (secure ? https : http).request(url, {method: 'POST', agent: secure ? this.agentHttps : this.agentHttp, signal, headers})
       const deadline = setTimeout(() => {
         request.destroy(new Error(`timed out after ${timeoutMs} ms`))
       }, timeoutMs)
