@@ -4,7 +4,7 @@ import {Command, type Interfaces} from '@oclif/core'
 import {Context, type GlobalFlags} from './context.js'
 import {BflyError, errorToJson, errorToLine, ExitCode, Interrupted, UsageError} from './errors.js'
 import {globalFlags} from './flags.js'
-import {IO} from './output/io.js'
+import {IO, type IOStreams} from './output/io.js'
 import {confirm} from './output/prompt.js'
 import {render} from './output/render.js'
 import type {CommandResult} from './output/result.js'
@@ -38,6 +38,11 @@ export function reportError(io: IO, error: BflyError, options: {json: boolean; v
     const cause = (error.cause as Error | undefined) ?? error
     if (cause.stack) io.err(cause.stack)
   }
+}
+
+/** Process streams, swappable so in-process command tests capture output without touching process.stdout. */
+export const processStreams = {
+  current: () => ({stdout: process.stdout, stderr: process.stderr, stdin: process.stdin}) as IOStreams,
 }
 
 export abstract class BflyCommand<T extends typeof Command = typeof Command> extends Command {
@@ -75,7 +80,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
     })
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
-    const io = new IO({stdout: process.stdout, stderr: process.stderr, stdin: process.stdin}, process.env, {noColor: Boolean((flags as GlobalFlags)['no-color'])})
+    const io = new IO(processStreams.current(), process.env, {noColor: Boolean((flags as GlobalFlags)['no-color'])})
     this.ctx = new Context({
       io,
       env: process.env,
@@ -112,7 +117,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
       return
     }
     const normalized = normalizeError(error)
-    const io = this.ctx?.io ?? new IO({stdout: process.stdout, stderr: process.stderr, stdin: process.stdin}, process.env)
+    const io = this.ctx?.io ?? new IO(processStreams.current(), process.env)
     const json = this.ctx ? this.ctx.json : this.argv.includes('--json')
     const verbose = this.ctx ? this.ctx.verbose : this.argv.includes('--verbose')
     reportError(io, normalized, {json, verbose})

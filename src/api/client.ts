@@ -294,19 +294,25 @@ export class ApiClient {
     const proxy = proxyFor(url, ctx.env)
     const agent = proxy ? await proxyAgent(url, proxy) : undefined
     let response: Response<string>
+    // Ctrl-C cancels the request (and any pending retry). got's own `signal` option is not
+    // used: with a request body it misreports the abort as a server reset under interceptors.
+    const pending = this.got(url, {
+      method,
+      headers,
+      body,
+      context: {bfly: st},
+      throwHttpErrors: !spec.raw,
+      ...(spec.raw ? {retry: {limit: 0}} : {}),
+      ...(agent ? {agent} : {}),
+    } as never) as unknown as Promise<Response<string>> & {cancel(): void}
+    const cancel = () => pending.cancel()
+    ctx.signal.addEventListener('abort', cancel, {once: true})
     try {
-      response = (await this.got(url, {
-        method,
-        headers,
-        body,
-        context: {bfly: st},
-        signal: ctx.signal,
-        throwHttpErrors: !spec.raw,
-        ...(spec.raw ? {retry: {limit: 0}} : {}),
-        ...(agent ? {agent} : {}),
-      } as never)) as Response<string>
+      response = await pending
     } catch (error) {
       throw this.translate(error as RequestError, st, url)
+    } finally {
+      ctx.signal.removeEventListener('abort', cancel)
     }
     const requestId = headerValue(response.headers, 'x-request-id') ?? st.requestId
     const replayed = headerValue(response.headers, 'idempotent-replayed') === 'true'
@@ -336,7 +342,7 @@ export class ApiClient {
   private translate(error: RequestError, st: Attempts, url: URL): BflyError {
     if (st.fatal) return st.fatal
     if (error instanceof BflyError) return error
-    if (this.ctx.signal.aborted || error.name === 'AbortError' || (error.cause as Error | undefined)?.name === 'AbortError') {
+    if (this.ctx.signal.aborted || error.name === 'AbortError' || error.name === 'CancelError') {
       return new Interrupted(`interrupted: ${st.method} ${url.pathname} did not finish`)
     }
     const cause = error.cause
