@@ -8,6 +8,7 @@ import {IO, type IOStreams} from './output/io.js'
 import {confirm} from './output/prompt.js'
 import {render} from './output/render.js'
 import type {CommandResult} from './output/result.js'
+import {type Spinner, startSpinner} from './output/spinner.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BflyCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -52,6 +53,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
   protected args!: ArgsOf<T>
   protected ctx!: Context
   private readonly abort = new AbortController()
+  private readonly spinners = new Set<Spinner>()
   private sigintCount = 0
   private readonly onSigint = () => {
     this.sigintCount++
@@ -106,6 +108,14 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
     if (this.signal.aborted) throw new Interrupted()
   }
 
+  /** A spinner on stderr where a human watches; stopped automatically when the command ends. */
+  protected async spinner(text: string): Promise<Spinner> {
+    const spinner = await startSpinner(this.ctx.io, text, {json: this.ctx.json})
+    const tracked: Spinner = {update: spinner.update, stop: (final) => (this.spinners.delete(tracked), spinner.stop(final))}
+    this.spinners.add(tracked)
+    return tracked
+  }
+
   protected async confirm(question: string, what: string): Promise<void> {
     await confirm(this.ctx.io, question, {yes: Boolean((this.flags as {yes?: boolean}).yes), what, signal: this.signal})
   }
@@ -116,6 +126,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
       process.exitCode = error.oclif.exit
       return
     }
+    for (const spinner of [...this.spinners]) spinner.stop()
     const normalized = normalizeError(error)
     const io = this.ctx?.io ?? new IO(processStreams.current(), process.env)
     const json = this.ctx ? this.ctx.json : this.argv.includes('--json')
@@ -125,6 +136,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
+    for (const spinner of [...this.spinners]) spinner.stop()
     process.off('SIGINT', this.onSigint)
     process.off('SIGTERM', this.onSigint)
     return super.finally(error)
