@@ -294,25 +294,20 @@ export class ApiClient {
     const proxy = proxyFor(url, ctx.env)
     const agent = proxy ? await proxyAgent(url, proxy) : undefined
     let response: Response<string>
-    // Ctrl-C cancels the request (and any pending retry). got's own `signal` option is not
-    // used: with a request body it misreports the abort as a server reset under interceptors.
-    const pending = this.got(url, {
-      method,
-      headers,
-      body,
-      context: {bfly: st},
-      throwHttpErrors: !spec.raw,
-      ...(spec.raw ? {retry: {limit: 0}} : {}),
-      ...(agent ? {agent} : {}),
-    } as never) as unknown as Promise<Response<string>> & {cancel(): void}
-    const cancel = () => pending.cancel()
-    ctx.signal.addEventListener('abort', cancel, {once: true})
+    // Ctrl-C aborts the request and any pending retry.
     try {
-      response = await pending
+      response = (await this.got(url, {
+        method,
+        headers,
+        body,
+        context: {bfly: st},
+        signal: ctx.signal,
+        throwHttpErrors: !spec.raw,
+        ...(spec.raw ? {retry: {limit: 0}} : {}),
+        ...(agent ? {agent} : {}),
+      } as never)) as Response<string>
     } catch (error) {
       throw this.translate(error as RequestError, st, url)
-    } finally {
-      ctx.signal.removeEventListener('abort', cancel)
     }
     const requestId = headerValue(response.headers, 'x-request-id') ?? st.requestId
     const replayed = headerValue(response.headers, 'idempotent-replayed') === 'true'
