@@ -444,7 +444,7 @@ class Run {
     // lasts until its last one ended.
     const plannedEnd = open ? this.startAt + (plannedRequests(plan) * 1000) / plan.rate! : Number.POSITIVE_INFINITY
     const sendingEnd = this.sendingEndedAt ?? now
-    const end = open ? Math.min(sendingEnd, plannedEnd) : plan.requests !== undefined && !this.cancelled ? this.lastEndAt ?? sendingEnd : sendingEnd
+    const end = open ? (this.interrupted ? Math.min(sendingEnd, plannedEnd) : plannedEnd) : plan.requests !== undefined && !this.cancelled ? this.lastEndAt ?? sendingEnd : sendingEnd
     const durationMs = Math.max(0, end - this.measureAt)
     const requests = this.measuredEnded
     const latency = this.total.summaryMs()
