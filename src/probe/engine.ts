@@ -372,7 +372,7 @@ class Run {
     const measuring = boundary >= this.measureAt
     if (measuring && boundary > this.measureAt) this.closeInterval(now)
     this.options.onTick?.({
-      phase: this.sendingDone ? 'drain' : measuring ? 'measure' : 'warmup',
+      phase: this.sendingDone ? 'drain' : boundary > this.measureAt ? 'measure' : 'warmup',
       elapsedMs: now - this.startAt,
       rps: this.liveEnded,
       p99: measuring && this.series.length > 0 ? this.series.at(-1)!.p99 : null,
