@@ -101,6 +101,7 @@ class Run {
   readonly now: () => number
   private readonly wallClock: () => number
   private readonly timers: SchedulerTimers
+  private readonly origin: string
   private readonly path: string
   private readonly baseHeaders: string[]
   private readonly classifier = new ErrorClassifier()
@@ -156,6 +157,7 @@ class Run {
     this.wallClock = options.wallClock ?? Date.now
     this.timers = options.timers ?? realTimers
     const url = new URL(plan.url)
+    this.origin = url.origin
     this.path = url.pathname + url.search
     this.baseHeaders = []
     for (const [name, value] of Object.entries(plan.headers)) this.baseHeaders.push(name, value)
@@ -184,16 +186,21 @@ class Run {
   }
 
   private async createPool(): Promise<ProbeDispatcher> {
-    const {Pool} = await import('undici')
+    const {Pool, ProxyAgent} = await import('undici')
     const {plan} = this
-    return new Pool(new URL(plan.url).origin, {
+    const options = {
       connections: plan.connections,
       pipelining: 1,
       headersTimeout: plan.timeoutMs,
       bodyTimeout: plan.timeoutMs,
       connectTimeout: plan.timeoutMs,
       keepAliveTimeout: 30_000,
-    })
+    }
+    if (plan.proxy !== undefined) {
+      // The same pool options apply to the pool the agent keeps for the target behind the proxy.
+      return new ProxyAgent({uri: plan.proxy, ...options, ...(plan.ca ? {requestTls: {ca: plan.ca}} : {})})
+    }
+    return new Pool(this.origin, {...options, ...(plan.ca ? {connect: {ca: plan.ca}} : {})})
   }
 
   private begin(): void {
@@ -264,7 +271,7 @@ class Run {
       // A new span per request in the run's trace: a per-run random half and a counter.
       if (this.plan.traceId !== undefined) headers.push('traceparent', `00-${this.plan.traceId}-${this.spanPrefix}${(n >>> 0).toString(16).padStart(8, '0')}-01`)
     }
-    this.dispatcher.dispatch({method: this.plan.method as Dispatcher.HttpMethod, path: this.path, headers, body: this.plan.body ?? null}, new Exchange(this, intended, measured))
+    this.dispatcher.dispatch({origin: this.origin, method: this.plan.method as Dispatcher.HttpMethod, path: this.path, headers, body: this.plan.body ?? null}, new Exchange(this, intended, measured))
   }
 
   private readonly spanPrefix = randomBytes(4).toString('hex')

@@ -31,6 +31,10 @@ export interface ProbePlan {
   requestIdPrefix?: string
   /** When set, every request carries a W3C traceparent in this trace with its own span id. */
   traceId?: string
+  /** HTTP(S) proxy to tunnel through (HTTPS_PROXY / HTTP_PROXY unless NO_PROXY says otherwise). */
+  proxy?: string
+  /** Extra certificate authorities (the ca-file setting). */
+  ca?: Buffer
   assertions: Assertion[]
 }
 

@@ -112,7 +112,7 @@ export function assessSelfCheck(input: SelfCheckInput): SelfCheck {
       : 'the probe could not keep up'
     other.push(`the rate was not kept: ${share}% of requests went out more than ${LATE_MS} ms late; ${cause}`)
   }
-  if ((input.unsent ?? 0) > 0 && !input.interrupted) other.push(`${input.unsent} planned requests were never sent`)
+  if ((input.unsent ?? 0) > 0 && !input.interrupted) other.push(`${input.unsent} planned requests were never sent (sending stops one --timeout after the planned end)`)
   const ok = client.length === 0
   const verdict = ok
     ? 'the probe kept up: the figures describe the server'

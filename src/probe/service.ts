@@ -3,7 +3,7 @@
 import {readFile} from 'node:fs/promises'
 import type {Context} from '../context.js'
 import {CheckFailed, UsageError} from '../errors.js'
-import {isLoopbackHost, credentialsAllowed} from '../api/network.js'
+import {isLoopbackHost, credentialsAllowed, proxyFor} from '../api/network.js'
 import {parseHeader} from '../services/api/call.js'
 import {object, text, type CommandResult} from '../output/result.js'
 import {parseDuration, parseRate, formatDuration} from '../values.js'
@@ -108,7 +108,7 @@ export async function probe(ctx: Context, input: ProbeInput, deps: ProbeDeps): P
     ...extra,
   }
   const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS
-  const plan: ProbePlan = {url: url.href, method, headers, body, ...load, timeoutMs, assertions}
+  const plan: ProbePlan = {url: url.href, method, headers, body, ...load, timeoutMs, assertions, proxy: proxyFor(url, ctx.env)}
 
   if (input.export !== undefined) {
     const auth = !ctx.env.BFLY_TOKEN && ctx.env.BUTTERFLY_API_KEY ? 'api-key' : 'bearer'
@@ -129,6 +129,11 @@ export async function probe(ctx: Context, input: ProbeInput, deps: ProbeDeps): P
   plan.requestIdPrefix = `req-${ctx.traceId.slice(0, 12)}`
   plan.traceId = ctx.traceId
 
+  if (settings.caFile) {
+    plan.ca = await readFile(settings.caFile).catch((error: Error) => {
+      throw new UsageError(`cannot read --ca-file ${settings.caFile}: ${error.message}`)
+    })
+  }
   const hdr = ((await import('hdr-histogram-js')) as unknown as {default: typeof import('hdr-histogram-js')}).default
   const hdrLog = input.hdrOut === undefined ? undefined : await (await import('./hdr-log.js')).HdrLog.open(input.hdrOut, hdr)
   const live = liveProgress(ctx.io, ctx.io.interactiveProgress(ctx.json))

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
+import {createServer as createHttpServer} from 'node:http'
+import {connect, type AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, test} from 'node:test'
 import {BIN, cleanEnv, runCli, tempConfigDir} from '../../helpers/cli.ts'
@@ -181,4 +183,34 @@ test('Ctrl-C stops the run: what finished is reported on stdout, exit 130', asyn
   const report = JSON.parse(stdout)
   assert.ok(report.requests >= 20 && report.requests <= s.received, `requests ${report.requests}, received ${s.received}`)
   assert.equal(JSON.parse(stderr.trim().split('\n').at(-1)!).error.code, 'INTERRUPTED')
+})
+
+test('HTTP_PROXY is honoured: requests tunnel through the proxy', async () => {
+  const s = await server()
+  let tunnels = 0
+  const proxy = createHttpServer()
+  proxy.on('connect', (req, client, head) => {
+    tunnels++
+    const [host, port] = String(req.url).split(':')
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      upstream.write(head)
+      upstream.pipe(client)
+      client.pipe(upstream)
+    })
+    upstream.on('error', () => client.destroy())
+    client.on('error', () => upstream.destroy())
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    const result = await runCli(['probe', '/x', '-c', '2', '-n', '20', '--json'], {env: env(s.url, {HTTP_PROXY: proxyUrl})})
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(JSON.parse(result.stdout).statusCodes['200'], 20)
+    assert.equal(s.received, 20)
+    assert.ok(tunnels >= 1 && tunnels <= 2, `tunnels ${tunnels}`)
+  } finally {
+    proxy.closeAllConnections()
+    await new Promise((resolve) => proxy.close(resolve))
+  }
 })
