@@ -68,7 +68,8 @@ const DRAIN_GRACE_MS = 1000
 // wraps every handler and parses every response's headers into an object we never read.
 class Exchange implements Dispatcher.DispatchHandler {
   status = 0
-  sentAt = 0
+  /** When the request went out (-1: never, e.g. the connection was refused). */
+  sentAt = -1
   constructor(
     private readonly run: Run,
     readonly intended: number,
@@ -296,7 +297,7 @@ class Run {
         if (status === 429) this.errorsByKind.rateLimited++
         else this.errorsByKind.http++
       }
-      if (this.loop !== undefined && exchange.sentAt > 0) this.recordSendDelay(exchange)
+      if (this.loop !== undefined && exchange.sentAt >= 0) this.recordSendDelay(exchange)
     }
     if (this.loop !== undefined) this.loop.release()
     else this.next(end)
@@ -315,7 +316,7 @@ class Run {
       this.errors++
       this.intervalErrors++
       this.errorsByKind[kind]++
-      if (exchange.sentAt > 0 && this.loop !== undefined) this.recordSendDelay(exchange)
+      if (exchange.sentAt >= 0 && this.loop !== undefined) this.recordSendDelay(exchange)
     }
     // A failure can be reported synchronously from inside dispatch; continue on a fresh stack.
     this.timers.setImmediate(() => {
