@@ -8,14 +8,13 @@ const shellQuote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${ar
 
 export default class Probe extends BflyCommand<typeof Probe> {
   static summary = 'Load-test an endpoint: latency percentiles you can trust, assertions for CI'
-  static description = `Closed model (--concurrency C): C workers, each sending the next request when the last ends.
-Open model (--rate R): a fixed schedule whatever the server does; latency counts from each request's
-intended start, so a stalled server shows in the tail instead of slowing the probe down.
-Latency covers requests that got a response; errors are statuses of 400 and up and transport failures
-(429s are counted apart). --timeout bounds each request. Ctrl-C stops sending and reports what finished.
---json: the report with a per-second series and the self-check; histogram buckets hold the requests
-above the previous bound up to "le" (ms). Loads above the API's published budget to a host other than
-loopback need confirmation (--yes when not on a terminal).`
+  static description = `Closed model (--concurrency C): C workers, each sending the next request when the last ends. Open model (--rate R): a fixed schedule whatever the server does; latency counts from each request's intended start, so a stalled server shows in the tail instead of slowing the probe down.
+
+Latency covers requests that got a response. Errors are statuses of 400 and up (429s also counted apart) and transport failures: timeout, reset, refused, TLS. --timeout bounds each request (default 10s). Ctrl-C stops sending and reports what finished.
+
+--json prints the report with a per-second series and a self-check that says whether the probe itself was the bottleneck; histogram buckets count the requests above the previous bound up to "le" (ms).
+
+A load above the API's published budget to a host other than loopback needs confirmation (--yes when not on a terminal).`
   static examples = [
     '<%= config.bin %> probe /api/v1/capsules --concurrency 20 --duration 30s',
     '<%= config.bin %> probe /api/v1/capsules --rate 50/s --duration 1m --warmup 5s --assert "p99<300ms" --assert "errorRate<0.01"',

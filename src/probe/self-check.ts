@@ -76,6 +76,7 @@ export const LATE_MS = 10
 const LOOP_LAG_MS = 50
 const CPU_PERCENT = 90
 const SCHEDULE_LAG_MS = 10
+const MIN_WALL_MS = 1000
 
 function growing(series: readonly number[]): {from: number; to: number} | undefined {
   if (series.length < 3) return undefined
@@ -94,12 +95,14 @@ export function assessSelfCheck(input: SelfCheckInput): SelfCheck {
   const client: string[] = []
   const other: string[] = []
   const {process: sample} = input
-  if (sample.eventLoopDelayMs.p99 > LOOP_LAG_MS) {
+  // Under a second, start-up work (compiling, connecting) dominates both measures.
+  const judgeProcess = input.wallMs >= MIN_WALL_MS
+  if (judgeProcess && sample.eventLoopDelayMs.p99 > LOOP_LAG_MS) {
     client.push(`the probe's event loop lagged (p99 ${round(sample.eventLoopDelayMs.p99)} ms)`)
   }
   const spinPercent = (input.spinMs / Math.max(1, input.wallMs)) * 100
   const workPercent = Math.max(0, sample.cpuPercent - spinPercent)
-  if (workPercent > CPU_PERCENT) client.push(`the probe used ${Math.round(workPercent)}% of a CPU core`)
+  if (judgeProcess && workPercent > CPU_PERCENT) client.push(`the probe used ${Math.round(workPercent)}% of a CPU core`)
   if (input.scheduleLagMs && input.scheduleLagMs.p99 > SCHEDULE_LAG_MS) {
     client.push(`requests left up to ${round(input.scheduleLagMs.p99)} ms after their time (p99) with connections free`)
   }

@@ -136,6 +136,13 @@ export async function probe(ctx: Context, input: ProbeInput, deps: ProbeDeps): P
   }
   const hdr = ((await import('hdr-histogram-js')) as unknown as {default: typeof import('hdr-histogram-js')}).default
   const hdrLog = input.hdrOut === undefined ? undefined : await (await import('./hdr-log.js')).HdrLog.open(input.hdrOut, hdr)
+  if (ctx.verbose) {
+    const {redactHeaders} = await import('../api/redact.js')
+    const load = plan.model === 'open' ? `rate ${plan.rate}/s` : `concurrency ${plan.concurrency}`
+    const span = plan.durationMs !== undefined ? `${plan.durationMs} ms` : `${plan.requests} requests`
+    ctx.trace(`probe ${method} ${url.href}: ${plan.model} model, ${load}, ${plan.connections} connections, ${span}, warmup ${plan.warmupMs} ms, timeout ${timeoutMs} ms${plan.proxy ? ', through a proxy' : ''}`)
+    ctx.trace(`  ${JSON.stringify(redactHeaders(headers))}`)
+  }
   const live = liveProgress(ctx.io, ctx.io.interactiveProgress(ctx.json))
   let report: ProbeReport
   try {

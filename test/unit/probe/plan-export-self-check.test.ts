@@ -78,6 +78,8 @@ test('self-check: event-loop lag, saturated CPU (polling excluded) and growing l
   assert.match(lagging.verdict, /event loop lagged/)
   const cpu = assessSelfCheck({model: 'closed', process: {...quiet, cpuPercent: 97}, spinMs: 0, wallMs: 10_000, measured: 10, connections: 1})
   assert.match(cpu.verdict, /97% of a CPU core/)
+  const short = assessSelfCheck({model: 'closed', process: {eventLoopDelayMs: {p99: 80, max: 90}, cpuPercent: 99}, spinMs: 0, wallMs: 40, measured: 5, connections: 1})
+  assert.equal(short.ok, true, 'a 40 ms run measures start-up, not the probe')
   const polling = assessSelfCheck({model: 'open', process: {...quiet, cpuPercent: 97}, spinMs: 6000, wallMs: 10_000, measured: 10, connections: 1, late: 0})
   assert.equal(polling.ok, true, 'time spent polling for due times is not work')
   const growing = assessSelfCheck({model: 'open', process: quiet, spinMs: 0, wallMs: 9000, lagPerSecondMs: [0.1, 0.2, 0.2, 3, 8, 15, 30, 60, 90], measured: 100, connections: 10, late: 0})
