@@ -28,7 +28,13 @@ test('fixed 20 ms latency: percentiles in range, every request counted, credenti
   const result = await runCli(['probe', '/api/v1/capsules', '-c', '4', '--duration', '1s', '--json'], {env: env(s.url)})
   assert.equal(result.code, 0, result.stderr)
   const report = JSON.parse(result.stdout)
+  // The documented shape (cli-spec), then the additions: errors by kind, the series, the self-check.
+  assert.deepEqual(Object.keys(report), ['model', 'rate', 'concurrency', 'requests', 'durationMs', 'throughput', 'errors', 'errorRate',
+    'statusCodes', 'latencyMs', 'histogram', 'assertions', 'errorsByKind', 'series', 'selfCheck'])
+  assert.deepEqual(Object.keys(report.latencyMs), ['min', 'mean', 'stdev', 'p50', 'p75', 'p90', 'p95', 'p99', 'p999', 'max'])
+  assert.deepEqual(Object.keys(report.series[0]), ['t', 'requests', 'rps', 'p50', 'p99', 'errors'])
   assert.equal(report.model, 'closed')
+  assert.equal(report.rate, null)
   assert.equal(report.concurrency, 4)
   assert.equal(report.requests, s.received, 'the report counts exactly what the server received')
   assert.ok(report.requests >= 40 && report.requests <= 210, `requests ${report.requests}`)
