@@ -27,14 +27,14 @@
 //
 // Seeded webhooks deliver to the sandbox's own receiver, /__sink/<name>?status=N|fail=P.
 import {randomBytes} from 'node:crypto'
-import {createServer, type ServerResponse} from 'node:http'
+import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {UsageError} from '../errors.js'
 import {Authenticator, type Identity} from './api-auth.js'
 import {createClock} from './clock.js'
 import {capsuleViews, createPublisher, eventViews, type Core} from './core.js'
 import {type Fault, FaultQueue} from './faults.js'
-import {isLoopbackAddress} from './http-kit.js'
+import {isLoopbackAddress, sendJson} from './http-kit.js'
 import {IdempotencyStore} from './idempotency.js'
 import {createOAuthServer, type DemoUser, type OAuthServer} from './oauth-server.js'
 import {openSqlitePersistence, type Persistence} from './persistence.js'
@@ -163,7 +163,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const store = createStore(persistence)
 
     const ciClient = {id: CI_CLIENT_ID, secret: `cis_${randomBytes(24).toString('base64url')}`}
-    const oauthPromise = createOAuthServer({
+    // oidc-provider takes a few hundred milliseconds to load: it loads once the API is up
+    // (after the caller learned the URLs), and OAuth requests and JWT checks wait for it.
+    const issuer = `${apiUrl}${MOUNT}`
+    let oauthError: Error | undefined
+    const oauthReady: Promise<void> = new Promise((resolve) => setImmediate(resolve)).then(() => createOAuthServer({
       apiUrl,
       mountPath: MOUNT,
       users: DEMO_USERS,
@@ -173,8 +177,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? 3600,
       persistence,
       log,
-    })
-    oauthPromise.catch(() => {})
+    })).then(
+      (server) => {
+        oauth = server
+      },
+      (error: Error) => {
+        oauthError = error
+        log(`the OAuth issuer failed to start: ${error.message}`)
+      },
+    )
 
     if (hydrateStore(store)) {
       // Seeded webhooks deliver to this sandbox's sink, wherever it listens now.
@@ -199,8 +210,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     })
     const core: Core = {store, clock, seed, dispatcher, plans, idempotency: new IdempotencyStore(clock.now), capsuleViews: capsuleViews(store), eventViews: eventViews(store), publish}
 
-    oauth = await oauthPromise
-    const issuer = oauth.issuer
     const everyScope = new Set<string>(API_SCOPES)
     const staticTokens = new Map<string, Identity>()
     if (opts.insecureDemoTokens) {
@@ -208,15 +217,24 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       staticTokens.set(DEMO_TOKENS.read, {subject: 'demo-read', scopes: new Set(READ_SCOPES), via: 'demo-token', clientKey: 'demo:read'})
     }
     const apiKey = `sbx_key_${randomBytes(18).toString('base64url')}`
-    const liveOAuth = oauth
     const auth = new Authenticator({
       resourceMetadataUrl: `${apiUrl}/.well-known/oauth-protected-resource`,
       staticTokens,
       apiKeys: new Map([[apiKey, {subject: 'api-key', scopes: everyScope, via: 'api-key', clientKey: 'api-key'}]]),
-      verifyJwt: (token) => liveOAuth.verifyJwt(token),
-      isLive: (identity) => liveOAuth.isLive(identity),
+      verifyJwt: async (token) => {
+        await oauthReady
+        return oauth?.verifyJwt(token)
+      },
+      isLive: (identity) => (oauth ? oauth.isLive(identity) : identity.via !== 'jwt'),
       now: () => Date.now(),
     })
+    const oauthHandler = {
+      handle(req: IncomingMessage, res: ServerResponse, path: string): void {
+        if (oauth) return oauth.handle(req, res, path)
+        if (oauthError) return sendJson(res, 503, {error: 'temporarily_unavailable', error_description: `the OAuth issuer failed to start: ${oauthError.message}`})
+        void oauthReady.then(() => oauthHandler.handle(req, res, path))
+      },
+    }
     const faults = new FaultQueue()
     const rateLimiter = opts.rateLimits === false ? undefined : new RateLimiter(opts.rateLimits ?? DEFAULT_RATE_LIMITS, clock.now)
     const hung = new Set<ServerResponse>()
@@ -231,7 +249,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       chaos,
       apiUrl: () => apiUrl,
       issuer: () => issuer,
-      oauth: () => liveOAuth,
+      oauth: () => oauthHandler,
       oauthMountPath: MOUNT,
       hung,
       log,
@@ -248,7 +266,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         server.closeAllConnections()
         plans.close()
         await dispatcher.close()
-        await liveOAuth.close()
+        await oauthReady
+        await oauth?.close()
         persistence?.close()
       })()
       return closing
@@ -269,7 +288,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   } catch (error) {
     server.closeAllConnections()
     server.close()
-    await oauth?.close()
     persistence?.close()
     throw error
   }

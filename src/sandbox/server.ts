@@ -24,7 +24,7 @@ export interface PipelineOptions {
   chaos?: ChaosEntry[]
   apiUrl: () => string
   issuer: () => string
-  oauth: () => {handle(req: IncomingMessage, res: ServerResponse, path: string): void} | undefined
+  oauth: () => {handle(req: IncomingMessage, res: ServerResponse, path: string): void}
   oauthMountPath: string
   /** Requests that will never be answered (hang faults), ended by close(). */
   hung: Set<ServerResponse>
@@ -198,9 +198,7 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
       return
     }
     if (path === mount || path.startsWith(`${mount}/`)) {
-      const oauth = options.oauth()
-      if (oauth) oauth.handle(req, res, path)
-      else fail(res, new HttpError(503, 'the OAuth issuer is starting'), requestId, {'x-request-id': requestId})
+      options.oauth().handle(req, res, path)
       return
     }
     if (path === '/.well-known/oauth-protected-resource') {
@@ -216,12 +214,9 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
     }
     // RFC 8414 §3.1: metadata of an issuer with a path, at the well-known path inserted before it.
     if (path === `/.well-known/oauth-authorization-server${mount}` || path === `/.well-known/openid-configuration${mount}`) {
-      const oauth = options.oauth()
-      if (oauth) {
-        req.url = `${mount}/.well-known/openid-configuration`
-        oauth.handle(req, res, req.url)
-        return
-      }
+      req.url = `${mount}/.well-known/openid-configuration`
+      options.oauth().handle(req, res, req.url)
+      return
     }
     if (path.startsWith('/__sink/')) {
       void sink(req, res, search, requestId)

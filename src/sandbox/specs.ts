@@ -31,19 +31,19 @@ const LATENCY_HELP = 'use fixed:20ms, normal:50ms,10ms (mean, stddev), bimodal:2
 const CHAOS_HELP = 'use comma-separated kind:probability pairs, e.g. "503:0.1,429:0.05,reset:0.01,hang:0.01"; kinds: an HTTP status 400-599, reset, hang, html, empty, truncated'
 
 /** `20ms`, `1.5s`: a unit is required, so `20` cannot be misread as seconds or milliseconds. */
-export function parseSpecDuration(text: string, what: string): number {
+export function parseSpecDuration(text: string, what: string, input = text): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text.trim())
-  if (!match) throw new UsageError(`invalid latency spec: ${what} "${text}" is not a duration like 20ms or 1.5s`, {hint: LATENCY_HELP})
+  if (!match) throw new UsageError(`invalid latency spec "${input}": ${what} "${text}" is not a duration like 20ms or 1.5s`, {hint: LATENCY_HELP})
   const ms = Number(match[1]) * (match[2] === 's' ? 1000 : 1)
-  if (ms > 600_000) throw new UsageError(`invalid latency spec: ${what} "${text}" is more than 10 minutes`, {hint: LATENCY_HELP})
+  if (ms > 600_000) throw new UsageError(`invalid latency spec "${input}": ${what} "${text}" is more than 10 minutes`, {hint: LATENCY_HELP})
   return ms
 }
 
-function parseProbability(text: string, what: string, help: string, label: string): number {
+function parseProbability(text: string, what: string, help: string, label: string, input: string): number {
   const trimmed = text.trim()
   const value = Number(trimmed)
   if (!/^(0|1|0?\.\d+|1\.0+)$/.test(trimmed) || !(value >= 0 && value <= 1)) {
-    throw new UsageError(`invalid ${label} spec: ${what} "${text}" is not a probability from 0 to 1`, {hint: help})
+    throw new UsageError(`invalid ${label} spec "${input}": ${what} "${text}" is not a probability from 0 to 1`, {hint: help})
   }
   return value
 }
@@ -62,23 +62,23 @@ export function parseLatencySpec(input: string): LatencySpec {
   switch (kind) {
     case 'fixed': {
       arity(1)
-      return {kind, ms: parseSpecDuration(args[0], 'delay')}
+      return {kind, ms: parseSpecDuration(args[0], 'delay', input)}
     }
     case 'normal': {
       arity(2)
-      return {kind, meanMs: parseSpecDuration(args[0], 'mean'), stddevMs: parseSpecDuration(args[1], 'stddev')}
+      return {kind, meanMs: parseSpecDuration(args[0], 'mean', input), stddevMs: parseSpecDuration(args[1], 'stddev', input)}
     }
     case 'bimodal': {
       arity(3)
-      const fastMs = parseSpecDuration(args[0], 'fast delay')
-      const slowMs = parseSpecDuration(args[1], 'slow delay')
+      const fastMs = parseSpecDuration(args[0], 'fast delay', input)
+      const slowMs = parseSpecDuration(args[1], 'slow delay', input)
       if (slowMs < fastMs) throw new UsageError(`invalid latency spec "${input}": the slow delay is shorter than the fast one`, {hint: LATENCY_HELP})
-      return {kind, fastMs, slowMs, slowProbability: parseProbability(args[2], 'probability', LATENCY_HELP, 'latency')}
+      return {kind, fastMs, slowMs, slowProbability: parseProbability(args[2], 'probability', LATENCY_HELP, 'latency', input)}
     }
     case 'uniform': {
       arity(2)
-      const minMs = parseSpecDuration(args[0], 'minimum')
-      const maxMs = parseSpecDuration(args[1], 'maximum')
+      const minMs = parseSpecDuration(args[0], 'minimum', input)
+      const maxMs = parseSpecDuration(args[1], 'maximum', input)
       if (maxMs < minMs) throw new UsageError(`invalid latency spec "${input}": the maximum is below the minimum`, {hint: LATENCY_HELP})
       return {kind, minMs, maxMs}
     }
@@ -114,7 +114,7 @@ export function parseChaosSpec(input: string): ChaosEntry[] {
     const [, name, probabilityText] = match
     if (seen.has(name)) throw new UsageError(`invalid chaos spec "${input}": "${name}" appears twice`, {hint: CHAOS_HELP})
     seen.add(name)
-    const probability = parseProbability(probabilityText, `probability of ${name}`, CHAOS_HELP, 'chaos')
+    const probability = parseProbability(probabilityText, `probability of ${name}`, CHAOS_HELP, 'chaos', input)
     if (/^\d{3}$/.test(name)) {
       const status = Number(name)
       if (status < 400 || status > 599) throw new UsageError(`invalid chaos spec "${input}": status ${name} is not an error status (400-599)`, {hint: CHAOS_HELP})
