@@ -48,14 +48,19 @@ test('a process killed mid-write leaves a consistent file', async () => {
   const script = `
     const {startSandbox} = await import(${JSON.stringify(new URL('../../../dist/sandbox/index.js', import.meta.url).href)})
     const sb = await startSandbox({dataFile: ${JSON.stringify(file)}, insecureDemoTokens: true, quiet: true, rateLimits: false})
-    process.stdout.write('ready\\n')
     for (let i = 0; ; i++) {
+      // After 20 writes, give the 25 ms flush time to land, then say so and keep writing.
+      if (i === 20) {
+        await new Promise((resolve) => setTimeout(resolve, 150))
+        process.stdout.write('written\\n')
+      }
       await fetch(sb.apiUrl + '/api/v1/capsules', {method: 'POST', headers: {authorization: 'Bearer ' + sb.demoTokens.admin, 'content-type': 'application/json'}, body: JSON.stringify({scopeId: 'rim:entity:crash:T', timestamp: '2025-12-03T10:00:00Z', payload: {i, pad: 'x'.repeat(2000)}})})
     }
   `
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'inherit']})
-  await new Promise<void>((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve()))
-  await new Promise((resolve) => setTimeout(resolve, 400))
+  await new Promise<void>((resolve) => child.stdout.on('data', (d) => String(d).includes('written') && resolve()))
+  // Somewhere in the middle of the following writes and flushes.
+  await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 200))
   child.kill('SIGKILL')
   await new Promise((resolve) => child.once('exit', resolve))
 
@@ -66,7 +71,7 @@ test('a process killed mid-write leaves a consistent file', async () => {
   try {
     const r = await call(again.apiUrl, `/api/v1/capsules?scopeId=${encodeURIComponent('rim:entity:crash:T')}&size=1`, {token: again.demoTokens.admin})
     assert.equal(r.status, 200)
-    assert.ok(r.json.meta.pagination.totalElements > 0, 'writes before the kill are there')
+    assert.ok(r.json.meta.pagination.totalElements >= 20, 'writes before the kill are there')
     assert.equal((await call(again.apiUrl, '/api/v1/capsules/cap_01JD9Z8K2M', {token: again.demoTokens.admin})).status, 200, 'the seed is intact')
   } finally {
     await again.close()
