@@ -87,7 +87,7 @@ export async function createOAuthServer(options: OAuthServerOptions): Promise<OA
         grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
         response_types: ['code'],
         // Native loopback redirects: any port matches (RFC 8252 §7.3).
-        redirect_uris: ['http://127.0.0.1/callback', 'http://[::1]/callback'],
+        redirect_uris: ['http://127.0.0.1/callback', 'http://[::1]/callback', 'http://localhost/callback'],
       },
       {
         client_id: options.ciClient.id,
