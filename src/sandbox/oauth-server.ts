@@ -165,7 +165,8 @@ export async function createOAuthServer(options: OAuthServerOptions): Promise<OA
         defaultResource: async () => resource,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx: unknown, indicator: string) => {
-          if (indicator !== resource) {
+          // The API's URL with or without a trailing slash names the same resource.
+          if (indicator.replace(/\/$/, '') !== resource) {
             const {errors} = await import('oidc-provider')
             throw new errors.InvalidTarget(`unknown resource ${indicator}; this issuer serves ${resource}`)
           }

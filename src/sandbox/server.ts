@@ -5,7 +5,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import {randomUUID} from 'node:crypto'
 import {type Authenticator, forbidden} from './api-auth.js'
 import type {ApiRequest, ApiRoute, Core} from './core.js'
-import {type Fault, type FaultQueue, renderFault} from './faults.js'
+import {type Fault, type FaultQueue, renderFault, validateFault} from './faults.js'
 import {errorBody, HttpError, isLoopbackAddress, meta, parseJsonBody, readBody, sendJson} from './http-kit.js'
 import {IdempotencyStore} from './idempotency.js'
 import {createRandom, deriveSeed, type Random} from './prng.js'
@@ -143,7 +143,8 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
           const body = parseJsonBody(await readBody(req))
           const list = Array.isArray(body) ? body : (body as {faults?: unknown})?.faults !== undefined ? (body as {faults: unknown[]}).faults : [body]
           if (!Array.isArray(list)) throw new HttpError(400, 'expected a fault, an array of faults, or {"faults": [...]}')
-          for (const f of list) faults.inject(f as Fault)
+          // All or nothing: one bad fault in a list queues none of them.
+          for (const f of list.map(validateFault)) faults.inject(f)
           return sendJson(res, 201, {queued: list.length, faults: faults.list()}, headers)
         }
         throw new HttpError(405, `${method} is not allowed on ${path}`, {headers: {allow: 'GET, POST, DELETE'}})

@@ -64,6 +64,17 @@ describe('client credentials', () => {
     assert.equal(forbidden.headers.get('www-authenticate'), 'Bearer error="insufficient_scope", scope="integrations:read"')
   })
 
+  test('an explicit resource indicator (with or without a trailing slash) gives the same audience; others are invalid_target', async () => {
+    for (const resource of [sb.apiUrl, `${sb.apiUrl}/`]) {
+      const r = await token({grant_type: 'client_credentials', scope: 'capsules:read', resource}, {authorization: basic()})
+      assert.equal(r.status, 200, JSON.stringify(r.json))
+      assert.equal(claims(r.json.access_token).aud, sb.apiUrl)
+      assert.equal((await api('/api/v1/capsules?size=1', r.json.access_token)).status, 200)
+    }
+    const other = await token({grant_type: 'client_credentials', scope: 'capsules:read', resource: 'https://elsewhere.example.com'}, {authorization: basic()})
+    assert.equal(other.json.error, 'invalid_target')
+  })
+
   test('a wrong secret is invalid_client', async () => {
     const r = await token({grant_type: 'client_credentials', scope: 'capsules:read'}, {authorization: 'Basic ' + Buffer.from(`${sb.ciClient.id}:nope`).toString('base64')})
     assert.equal(r.status, 401)
@@ -95,17 +106,43 @@ describe('device authorization', () => {
     assert.equal((await api('/api/v1/history?size=1', r.json.access_token)).status, 200)
   })
 
-  test('without approval the client is told authorization_pending', async () => {
+  test('without autoApprove: authorization_pending until a person approves the code in a browser', async () => {
     const manual = await startSandbox({quiet: true})
     try {
       const m = (await call(manual.issuer, '/.well-known/openid-configuration')).json
-      const device = (await (await fetch(m.device_authorization_endpoint, form({client_id: manual.cliClientId, scope: 'openid capsules:read'}))).json()) as Record<string, any>
+      const device = (await (await fetch(m.device_authorization_endpoint, form({client_id: manual.cliClientId, scope: 'openid offline_access capsules:read'}))).json()) as Record<string, any>
       assert.equal(device.interval, 5)
-      const res = await fetch(m.token_endpoint, form({grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: manual.cliClientId, device_code: device.device_code}))
-      assert.equal(res.status, 400)
-      assert.equal(((await res.json()) as Record<string, any>).error, 'authorization_pending')
-      const page = await fetch(device.verification_uri_complete)
-      assert.equal(page.status, 200)
+      const poll = async () => {
+        const res = await fetch(m.token_endpoint, form({grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: manual.cliClientId, device_code: device.device_code}))
+        return {status: res.status, json: (await res.json()) as Record<string, any>}
+      }
+      const pending = await poll()
+      assert.equal(pending.status, 400)
+      assert.equal(pending.json.error, 'authorization_pending')
+
+      const go = browser(manual.apiUrl)
+      let res = await go(device.verification_uri)
+      let html = await res.text()
+      res = await go(device.verification_uri, form({xsrf: /name="xsrf" value="([^"]+)"/.exec(html)![1], user_code: device.user_code.toLowerCase()}))
+      html = await res.text()
+      assert.match(html, /Confirm the device/)
+      assert.ok(html.includes(device.user_code))
+      res = await go(device.verification_uri, form({xsrf: /name="xsrf" value="([^"]+)"/.exec(html)![1], user_code: device.user_code, confirm: 'yes'}))
+      res = await go(res.headers.get('location')!)
+      html = await res.text()
+      res = await go(/action="([^"]+\/login)"/.exec(html)![1], form({username: manual.demoUsers[0].username, password: manual.demoUsers[0].password}))
+      res = await go(res.headers.get('location')!)
+      res = await go(res.headers.get('location')!)
+      html = await res.text()
+      res = await go(/action="([^"]+\/confirm)"/.exec(html)![1], {method: 'POST'})
+      res = await go(res.headers.get('location')!)
+      assert.match(await res.text(), /Device signed in/)
+
+      const approved = await poll()
+      assert.equal(approved.status, 200)
+      assert.equal(approved.json.scope, 'capsules:read')
+      assert.ok(approved.json.refresh_token)
+      assert.equal((await call(manual.apiUrl, '/api/v1/capsules?size=1', {token: approved.json.access_token})).status, 200)
     } finally {
       await manual.close()
     }
