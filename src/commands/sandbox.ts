@@ -7,7 +7,7 @@ export default class Sandbox extends BflyCommand<typeof Sandbox> {
   static summary = 'Run a local BUTTERFLY-compatible API and OAuth server'
   static description = `Serves the whole BUTTERFLY API contract with seeded data (capsules, events, integrations, webhooks, plans) and an embedded OAuth 2.0 / OpenID Connect issuer, on loopback. Point bfly at it with the printed export line, then \`bfly login\` as a demo user.
 
---json prints one line for scripts: {apiUrl, issuer, ciClient:{id,secret}, apiKey, demoUsers, demoTokens?}. Runs until Ctrl-C or SIGTERM, then closes every connection and flushes --data.
+--json prints one line for scripts: {apiUrl, issuer, ciClient:{id,secret}, apiKey, demoUsers, demoTokens?}. --verbose logs every request on stderr. Runs until Ctrl-C or SIGTERM, then closes every connection and flushes --data.
 
 Chaos for trying resilience by hand: --latency fixed:20ms | normal:50ms,10ms | bimodal:2ms,200ms,0.02 | uniform:5ms,50ms, and --chaos "503:0.1,429:0.05,reset:0.01,hang:0.01" (kinds: any status 400-599, reset, hang, html, empty, truncated). Tests script exact faults at POST /__control/faults (loopback only).`
   static examples = [
@@ -54,6 +54,7 @@ Chaos for trying resilience by hand: --latency fixed:20ms | normal:50ms,10ms | b
       autoApprove: this.flags['auto-approve'],
       insecureDemoTokens: this.flags['insecure-demo-tokens'],
       rateLimits: this.flags['rate-limit'] === undefined ? undefined : parseRateLimitSpec(this.flags['rate-limit']),
+      logRequests: this.flags.verbose ? (line) => io.err(io.paint(line, 'dim')) : undefined,
     })
     try {
       if (this.ctx.json) {

@@ -87,6 +87,8 @@ export interface SandboxOptions {
   now?: () => number
   /** No log lines on stderr. */
   quiet?: boolean
+  /** Log one line per request on stderr (or to this function). */
+  logRequests?: boolean | ((line: string) => void)
   /** Lifetime of access tokens, seconds (default 3600). */
   accessTokenTtlSeconds?: number
   /** Deadline of one webhook delivery attempt (default 10 s). */
@@ -253,6 +255,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       oauthMountPath: MOUNT,
       hung,
       log,
+      logRequest: typeof opts.logRequests === 'function' ? opts.logRequests : opts.logRequests ? log : undefined,
     }))
     const socket: PlanSocket = await attachPlanSocket({server, auth, plans, clock, rateLimiter, requestId: requestIdOf})
     dispatcher.start()

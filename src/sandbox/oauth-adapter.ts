@@ -1,4 +1,4 @@
-// Storage for oidc-provider's models (sessions, grants, codes, tokens), owned by one sandbox
+// Storage for oidc-provider's models (browser logins, grants, codes, tokens), owned by one sandbox
 // (no shared module state), optionally persisted with --data so logins survive a restart.
 // The API asks it whether an access token's jti is still recorded: that is how revocation,
 // logout and refresh-token reuse detection (which revokes the whole grant) reach JWT access

@@ -123,7 +123,7 @@ export async function createOAuthServer(options: OAuthServerOptions): Promise<OA
     },
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx: unknown, client: any, code: any) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-    // Refresh tokens outlive the browser session: a CLI login is not a browser session.
+    // Refresh tokens outlive the browser login cookie: a CLI login is not tied to a browser.
     expiresWithSession: async () => false,
     interactions: {url: (_ctx: unknown, interaction: any) => `${options.mountPath}/interaction/${interaction.uid}`},
     // Browser CORS only from loopback pages (a local tool's own UI); a CLI needs none.

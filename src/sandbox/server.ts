@@ -29,6 +29,8 @@ export interface PipelineOptions {
   /** Requests that will never be answered (hang faults), ended by close(). */
   hung: Set<ServerResponse>
   log: (line: string) => void
+  /** One line per request (method, path, status, time, request id), for watching by hand. */
+  logRequest?: (line: string) => void
 }
 
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/
@@ -176,7 +178,7 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
     }
   }
 
-  return (req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
@@ -234,5 +236,21 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
       return
     }
     fail(res, new HttpError(404, `no such endpoint: ${method} ${path}`), requestId, {'x-request-id': requestId})
+  }
+
+  const logRequest = options.logRequest
+  if (!logRequest) return handle
+  return (req, res) => {
+    const started = performance.now()
+    const url = req.url ?? '/'
+    const line = (outcome: string) => {
+      const path = url.replace(/([?&](?:access_token|token|code|client_secret)=)[^&]*/gi, '$1***')
+      logRequest(`${req.method} ${path} ${outcome} ${(performance.now() - started).toFixed(1)}ms ${res.getHeader('x-request-id') ?? ''}`.trimEnd())
+    }
+    res.once('finish', () => line(String(res.statusCode)))
+    res.once('close', () => {
+      if (!res.writableFinished) line('(no response: connection closed)')
+    })
+    handle(req, res)
   }
 }
