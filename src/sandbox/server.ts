@@ -178,13 +178,12 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
     }
   }
 
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse, requestId = requestIdOf(req)) => {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
     const search = q < 0 ? '' : url.slice(q + 1)
     const method = req.method ?? 'GET'
-    const requestId = requestIdOf(req)
     if (path.startsWith('/__control/')) {
       void control(req, res, method, path, requestId)
       return
@@ -243,14 +242,15 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
   return (req, res) => {
     const started = performance.now()
     const url = req.url ?? '/'
+    const requestId = requestIdOf(req)
     const line = (outcome: string) => {
       const path = url.replace(/([?&](?:access_token|token|code|client_secret)=)[^&]*/gi, '$1***')
-      logRequest(`${req.method} ${path} ${outcome} ${(performance.now() - started).toFixed(1)}ms ${res.getHeader('x-request-id') ?? ''}`.trimEnd())
+      logRequest(`${req.method} ${path} ${outcome} ${(performance.now() - started).toFixed(1)}ms ${requestId}`)
     }
     res.once('finish', () => line(String(res.statusCode)))
     res.once('close', () => {
       if (!res.writableFinished) line('(no response: connection closed)')
     })
-    handle(req, res)
+    handle(req, res, requestId)
   }
 }

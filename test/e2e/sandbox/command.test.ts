@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {createInterface} from 'node:readline'
-import {test} from 'node:test'
+import {test, type TestContext} from 'node:test'
 import {BIN, cleanEnv, runCli, tempConfigDir} from '../../helpers/cli.ts'
 import {call} from './client.ts'
 
-function start(args: string[]) {
+function start(t: TestContext, args: string[]) {
   const child = spawn(process.execPath, [BIN, 'sandbox', ...args], {env: cleanEnv({BFLY_CONFIG_DIR: tempConfigDir()}), stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
   let stderr = ''
@@ -15,6 +15,10 @@ function start(args: string[]) {
   const lines = createInterface({input: child.stdout})
   lines.on('line', (l) => (stdout += l + '\n'))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  // Whatever the assertions say, the child does not outlive the test.
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
   const firstLine = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no output within 15 s; stderr: ${stderr}`)), 15_000)
     lines.once('line', (l) => {
@@ -26,9 +30,9 @@ function start(args: string[]) {
   return {child, firstLine, exited, output: () => ({stdout, stderr})}
 }
 
-test('--json prints one line with the URLs and credentials; SIGTERM closes cleanly with exit 0', async () => {
+test('--json prints one line with the URLs and credentials; SIGTERM closes cleanly with exit 0', async (t) => {
   const started = performance.now()
-  const s = start(['--json', '--insecure-demo-tokens', '--seed', '3'])
+  const s = start(t, ['--json', '--insecure-demo-tokens', '--seed', '3'])
   const info = JSON.parse(await s.firstLine)
   const readyMs = performance.now() - started
   assert.match(info.apiUrl, /^http:\/\/127\.0\.0\.1:\d+$/)
@@ -53,8 +57,8 @@ test('--json prints one line with the URLs and credentials; SIGTERM closes clean
   await assert.rejects(fetch(`${info.apiUrl}/api/v1/capsules`), 'nothing listens any more')
 })
 
-test('the human banner has the API URL, issuer, users, CI client and the export line; Ctrl-C exits 0', async () => {
-  const s = start(['--auto-approve'])
+test('the human banner has the API URL, issuer, users, CI client and the export line; --verbose logs requests; Ctrl-C exits 0', async (t) => {
+  const s = start(t, ['--auto-approve', '--verbose'])
   await s.firstLine
   let out = s.output().stdout
   for (let i = 0; i < 100 && !out.includes('export BFLY_API_URL='); i++) {
@@ -67,6 +71,9 @@ test('the human banner has the API URL, issuer, users, CI client and the export 
   assert.match(out, /demo \/ demo-password/)
   assert.match(out, /CI client\s+bfly-ci \/ cis_/)
   assert.doesNotMatch(out, /sbx_demo_admin/, 'demo tokens only with --insecure-demo-tokens')
+  await call(url, '/api/v1/capsules?size=1', {headers: {'x-request-id': 'req-logged'}})
+  for (let i = 0; i < 100 && !s.output().stderr.includes('req-logged'); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.match(s.output().stderr, /GET \/api\/v1\/capsules\?size=1 401 [\d.]+ms req-logged/)
   s.child.kill('SIGINT')
   assert.equal(await s.exited, 0)
   assert.match(s.output().stderr, /Press Ctrl-C to stop/)
