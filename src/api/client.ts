@@ -170,7 +170,9 @@ export class ApiClient {
         methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PATCH'],
         statusCodes: [...RETRY_STATUS],
         errorCodes: [...RETRY_CODES],
-        calculateDelay: async ({attemptCount, error, retryAfter}) => {
+        calculateDelay: async ({attemptCount, error, retryAfter, computedValue}) => {
+          // retryWithMergedOptions (the 401 → refresh → retry hook) surfaces as a RetryError: always honoured.
+          if (error.name === 'RetryError') return computedValue
           const st = state(error.options as never)
           if (st.fatal) return 0
           const response = error.response
