@@ -99,3 +99,14 @@ export function storedRecord(configDir: string, profile = 'default'): {path: str
   const path = join(dir, name)
   return {path, record: JSON.parse(readFileSync(path, 'utf8')).record}
 }
+
+/** Log in through the browser flow (the fastest real login): returns the finished CLI result. */
+export async function loginWithBrowser(env: Record<string, string | undefined>, user: string, args: string[] = []): Promise<CliResult> {
+  const {Browser} = await import('./oidc-fixture.ts')
+  const login = startCli(['login', '--web', '--no-browser', ...args], {env})
+  const [, printed] = await login.waitForStderr(/^\s+(http\S+)$/m)
+  const redirect = new URL(printed).searchParams.get('redirect_uri')!
+  const {final} = await new Browser(user).approve(printed, {stopAt: redirect})
+  await fetch(final).then((r) => r.arrayBuffer())
+  return login.done
+}
