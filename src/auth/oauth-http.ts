@@ -26,6 +26,11 @@ export type Json = Record<string, unknown>
 export interface FormOptions {
   /** HTTP Basic client authentication (RFC 6749 §2.3.1) for confidential clients. */
   basic?: {clientId: string; clientSecret: string}
+  /**
+   * Not cancelled by Ctrl-C (still bounded by the timeout): a refresh the server has already
+   * answered must be stored, or the rotated refresh token is lost with the session.
+   */
+  uninterruptible?: boolean
 }
 
 /** An OAuth request must finish well inside the refresh lock's stale window. */
@@ -78,7 +83,7 @@ export class OAuthHttp {
       const encode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+')
       headers.authorization = `Basic ${Buffer.from(`${encode(options.basic.clientId)}:${encode(options.basic.clientSecret)}`).toString('base64')}`
     }
-    const response = await this.send(url, {method: 'POST', body: body.toString(), headers, retry: 0, followRedirect: false})
+    const response = await this.send(url, {method: 'POST', body: body.toString(), headers, retry: 0, followRedirect: false, uninterruptible: options.uninterruptible})
     const json = parseObject(response.body)
     if (response.statusCode >= 400 && json && typeof json.error === 'string') {
       throw new OAuthError(json.error, typeof json.error_description === 'string' ? json.error_description : undefined, response.statusCode)
@@ -91,7 +96,7 @@ export class OAuthHttp {
 
   private async send(
     url: string,
-    request: {method: 'GET' | 'POST'; body?: string; headers?: Record<string, string>; retry: number; followRedirect: boolean},
+    request: {method: 'GET' | 'POST'; body?: string; headers?: Record<string, string>; retry: number; followRedirect: boolean; uninterruptible?: boolean},
   ): Promise<Response<string>> {
     const {ctx} = this
     const target = new URL(url)
@@ -126,7 +131,7 @@ export class OAuthHttp {
         throwHttpErrors: false,
         followRedirect: request.followRedirect,
         responseType: 'text',
-        signal: ctx.signal,
+        ...(request.uninterruptible ? {} : {signal: ctx.signal}),
         ...(this.ca ? {https: {certificateAuthority: this.ca}} : {}),
         ...(agent ? {agent} : {}),
       } as never) as unknown as Response<string>
@@ -135,7 +140,7 @@ export class OAuthHttp {
     } catch (error) {
       const e = error as Error & {code?: string; cause?: {code?: string; message?: string}}
       if (error instanceof BflyError) throw error
-      if (ctx.signal.aborted || e.name === 'AbortError') throw new Interrupted()
+      if ((ctx.signal.aborted && !request.uninterruptible) || e.name === 'AbortError') throw new Interrupted()
       const code = e.code === 'ERR_GOT_REQUEST_ERROR' ? e.cause?.code : e.code
       throw networkErrorFrom({code, message: e.cause?.message ?? e.message}, target.host, e.name === 'TimeoutError' ? timeout.request : undefined)
     }

@@ -109,7 +109,7 @@ export class Session {
   /** Refresh now, unless another process already replaced the token we hold. */
   refresh(): Promise<void> {
     const seen = this.current.accessToken
-    this.refreshing ??= this.refreshUnderLock(seen).finally(() => {
+    this.refreshing ??= this.ctx.mustFinish(this.refreshUnderLock(seen)).finally(() => {
       this.refreshing = undefined
     })
     return this.refreshing
@@ -160,7 +160,7 @@ export class Session {
       if (!record.refreshToken) throw sessionExpired('no refresh token')
       let tokens
       try {
-        tokens = await tokenRequest(http, metadata, {grant_type: 'refresh_token', refresh_token: record.refreshToken, client_id: clientId}, this.ctx.now)
+        tokens = await tokenRequest(http, metadata, {grant_type: 'refresh_token', refresh_token: record.refreshToken, client_id: clientId}, this.ctx.now, {uninterruptible: true})
       } catch (error) {
         if (error instanceof OAuthError) {
           if (error.error === 'invalid_grant') {

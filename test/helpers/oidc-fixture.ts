@@ -33,7 +33,7 @@ export interface OidcFixture {
   /** Revocation endpoint calls. */
   revocations: number
   requests: Array<{method: string; path: string; authorization?: string}>
-  state: {accessTokenTtl: number; deviceInterval: number}
+  state: {accessTokenTtl: number; deviceInterval: number; tokenDelayMs: number}
   /** Whether an access token (user or client) is currently valid at the server. */
   tokenValid(token: string): Promise<boolean>
   /** Expire an access token at the server as if its time had passed. */
@@ -76,7 +76,7 @@ export async function startOidcFixture(options: FixtureOptions = {}): Promise<Oi
   const sockets = trackSockets(server)
   const port = await listen(server)
   const issuer = `http://127.0.0.1:${port}`
-  const state = {accessTokenTtl: options.accessTokenTtl ?? 3600, deviceInterval: options.deviceInterval ?? 1}
+  const state = {accessTokenTtl: options.accessTokenTtl ?? 3600, deviceInterval: options.deviceInterval ?? 1, tokenDelayMs: 0}
   const restoreConsole = silenceProviderNotices()
   const provider = (
       new Provider(issuer, {
@@ -154,6 +154,8 @@ export async function startOidcFixture(options: FixtureOptions = {}): Promise<Oi
   })
   provider.use(async (ctx: {oidc?: {route?: string}; status: number; body: unknown; method: string; path: string; get(h: string): string}, next: () => Promise<void>) => {
     fixture.requests.push({method: ctx.method, path: ctx.path, authorization: ctx.get('authorization') || undefined})
+    // A slow token endpoint, for what happens when the user gives up mid-refresh.
+    if (ctx.path === '/token' && state.tokenDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.tokenDelayMs))
     await next()
     if (ctx.oidc?.route === 'revocation') fixture.revocations++
     if (ctx.oidc?.route === 'device_authorization' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {

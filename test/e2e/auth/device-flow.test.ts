@@ -82,6 +82,16 @@ describe('login with the device flow', () => {
     assert.equal(status.code, 3)
   })
 
+  test('Ctrl-C while waiting for approval cancels (exit 130), nothing stored', async () => {
+    const configDir = tempConfigDir()
+    const login = startCli(['login', '--device'], {env: {BFLY_CONFIG_DIR: configDir, BFLY_API_URL: api.url}})
+    await login.waitForStderr(/Waiting for approval/)
+    login.child.kill('SIGINT')
+    const result = await login.done
+    assert.equal(result.code, 130)
+    assert.equal(storedRecord(configDir), undefined)
+  })
+
   test('an unreachable issuer exits 3 with what to do next', async () => {
     const env = {BFLY_CONFIG_DIR: tempConfigDir(), BFLY_API_URL: api.url, BFLY_ISSUER: 'http://127.0.0.1:1'}
     const result = await runCli(['login', '--device'], {env})

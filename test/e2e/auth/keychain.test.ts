@@ -121,7 +121,7 @@ describe('keychain storage', () => {
       await oidc.killAccessToken(record.accessToken)
       await keychain.set(account, JSON.stringify({...record, expiresAt: Date.now() - 1000}))
       const before = oidc.grants.filter((g) => g.grantType === 'refresh_token').length
-      const results = await Promise.all(Array.from({length: 8}, () => runCli(['capsules', 'get', 'cap_1'], {env, timeoutMs: 90_000})))
+      const results = await Promise.all(Array.from({length: 4}, () => runCli(['capsules', 'get', 'cap_1'], {env, timeoutMs: 90_000})))
       for (const r of results) assert.equal(r.code, 0, r.stderr)
       assert.equal(oidc.grants.filter((g) => g.grantType === 'refresh_token').length, before + 1)
       await runCli(['logout'], {env})

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
 import {after, before, describe, test} from 'node:test'
 import {runCli, tempConfigDir} from '../../helpers/cli.ts'
-import {filesUnder, loginWithBrowser, storedRecord} from '../../helpers/auth-cli.ts'
+import {filesUnder, loginWithBrowser, startCli, storedRecord} from '../../helpers/auth-cli.ts'
 import {startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
 
 /** Make the stored access token look expired to the CLI (and kill it at the server too). */
@@ -123,6 +123,30 @@ describe('sessions: refresh, rotation, replay, expiry', () => {
     assert.equal(get.code, 3)
     assert.match(get.stderr, /session expired — run `bfly login`/)
     assert.equal(storedRecord(configDir), undefined)
+  })
+
+  test('Ctrl-C during a refresh still stores the rotated refresh token (the session survives)', async () => {
+    const configDir = tempConfigDir()
+    const env = {BFLY_CONFIG_DIR: configDir, BFLY_API_URL: api.url}
+    assert.equal((await loginWithBrowser(env, 'ken')).code, 0)
+    await expireStoredAccessToken(oidc, configDir)
+    const old = storedRecord(configDir)!.record.refreshToken!
+    const tokenCalls = oidc.requests.filter((r) => r.path === '/token').length
+    oidc.state.tokenDelayMs = 800
+    try {
+      const get = startCli(['capsules', 'get', 'cap_1'], {env})
+      while (oidc.requests.filter((r) => r.path === '/token').length === tokenCalls) await new Promise((r) => setTimeout(r, 10))
+      get.child.kill('SIGINT')
+      const result = await get.done
+      assert.equal(result.code, 130, result.stderr)
+    } finally {
+      oidc.state.tokenDelayMs = 0
+    }
+    const now = storedRecord(configDir)!.record.refreshToken!
+    assert.notEqual(now, old, 'the rotated refresh token was stored')
+    assert.equal(await oidc.refreshTokenValid(now), true)
+    const get = await runCli(['capsules', 'get', 'cap_1'], {env})
+    assert.equal(get.code, 0, get.stderr)
   })
 
   test('profiles keep separate sessions', async () => {
