@@ -4,10 +4,11 @@ import {Command, type Interfaces} from '@oclif/core'
 import {Context, type GlobalFlags} from './context.js'
 import {BflyError, errorToJson, errorToLine, ExitCode, Interrupted, UsageError} from './errors.js'
 import {globalFlags} from './flags.js'
-import {IO} from './output/io.js'
+import {IO, type IOStreams} from './output/io.js'
 import {confirm} from './output/prompt.js'
 import {render} from './output/render.js'
 import type {CommandResult} from './output/result.js'
+import {type Spinner, startSpinner} from './output/spinner.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BflyCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -40,6 +41,11 @@ export function reportError(io: IO, error: BflyError, options: {json: boolean; v
   }
 }
 
+/** Process streams, swappable so in-process command tests capture output without touching process.stdout. */
+export const processStreams = {
+  current: () => ({stdout: process.stdout, stderr: process.stderr, stdin: process.stdin}) as IOStreams,
+}
+
 export abstract class BflyCommand<T extends typeof Command = typeof Command> extends Command {
   static baseFlags = globalFlags
 
@@ -47,6 +53,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
   protected args!: ArgsOf<T>
   protected ctx!: Context
   private readonly abort = new AbortController()
+  private readonly spinners = new Set<Spinner>()
   private sigintCount = 0
   private lastSignalAt = 0
   private readonly onSigint = () => {
@@ -81,7 +88,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
     })
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
-    const io = new IO({stdout: process.stdout, stderr: process.stderr, stdin: process.stdin}, process.env, {noColor: Boolean((flags as GlobalFlags)['no-color'])})
+    const io = new IO(processStreams.current(), process.env, {noColor: Boolean((flags as GlobalFlags)['no-color'])})
     this.ctx = new Context({
       io,
       env: process.env,
@@ -107,6 +114,14 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
     if (this.signal.aborted) throw new Interrupted()
   }
 
+  /** A spinner on stderr where a human watches; stopped automatically when the command ends. */
+  protected async spinner(text: string): Promise<Spinner> {
+    const spinner = await startSpinner(this.ctx.io, text, {json: this.ctx.json})
+    const tracked: Spinner = {update: spinner.update, stop: (final) => (this.spinners.delete(tracked), spinner.stop(final))}
+    this.spinners.add(tracked)
+    return tracked
+  }
+
   protected async confirm(question: string, what: string): Promise<void> {
     await confirm(this.ctx.io, question, {yes: Boolean((this.flags as {yes?: boolean}).yes), what, signal: this.signal})
   }
@@ -117,8 +132,9 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
       process.exitCode = error.oclif.exit
       return
     }
+    for (const spinner of [...this.spinners]) spinner.stop()
     const normalized = normalizeError(error)
-    const io = this.ctx?.io ?? new IO({stdout: process.stdout, stderr: process.stderr, stdin: process.stdin}, process.env)
+    const io = this.ctx?.io ?? new IO(processStreams.current(), process.env)
     const json = this.ctx ? this.ctx.json : this.argv.includes('--json')
     const verbose = this.ctx ? this.ctx.verbose : this.argv.includes('--verbose')
     reportError(io, normalized, {json, verbose})
@@ -126,6 +142,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
+    for (const spinner of [...this.spinners]) spinner.stop()
     // Still listening: a second Ctrl-C exits at once even while this waits.
     await this.ctx?.finishPending()
     process.off('SIGINT', this.onSigint)

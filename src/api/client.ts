@@ -300,6 +300,7 @@ export class ApiClient {
     const proxy = proxyFor(url, ctx.env)
     const agent = proxy ? await proxyAgent(url, proxy) : undefined
     let response: Response<string>
+    // Ctrl-C aborts the request and any pending retry.
     try {
       response = (await this.got(url, {
         method,
@@ -342,7 +343,7 @@ export class ApiClient {
   private translate(error: RequestError, st: Attempts, url: URL): BflyError {
     if (st.fatal) return st.fatal
     if (error instanceof BflyError) return error
-    if (this.ctx.signal.aborted || error.name === 'AbortError' || (error.cause as Error | undefined)?.name === 'AbortError') {
+    if (this.ctx.signal.aborted || error.name === 'AbortError' || error.name === 'CancelError') {
       return new Interrupted(`interrupted: ${st.method} ${url.pathname} did not finish`)
     }
     const cause = error.cause

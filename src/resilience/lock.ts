@@ -34,6 +34,8 @@ async function isStale(path: string, staleMs: number, now: number): Promise<bool
   try {
     const [info, text] = await Promise.all([stat(path), readFile(path, 'utf8')])
     if (now - info.mtimeMs > staleMs) return true
+    // Created but not yet written by its owner: young, so not stale.
+    if (text.trim() === '') return false
     const pid = Number(text.split(' ')[0])
     return !pidAlive(pid)
   } catch {
