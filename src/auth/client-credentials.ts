@@ -20,16 +20,31 @@ function clientAuth(metadata: AuthServerMetadata, client: ClientSecretPair): {fo
   return {form: {}, options: {basic: client}}
 }
 
+/**
+ * The scopes to ask for: what the user named, else what the API lists (OIDC-only scopes make
+ * no sense for a client). Asking for the API's whole list may exceed what the client is
+ * allowed; then the server's default for the client is taken instead (no scope parameter).
+ */
 export async function clientCredentialsGrant(
   http: OAuthHttp,
   metadata: AuthServerMetadata,
   client: ClientSecretPair,
-  scope: string | undefined,
+  scopes: {asked?: string; resource?: string[]},
   now: () => number,
+  trace: (line: string) => void = () => {},
 ): Promise<TokenSet> {
   const auth = clientAuth(metadata, client)
+  const request = (scope: string | undefined) => tokenRequest(http, metadata, {grant_type: 'client_credentials', scope, ...auth.form}, now, auth.options)
+  const fromApi = (scopes.resource ?? []).filter((s) => s !== 'openid' && s !== 'offline_access').join(' ')
   try {
-    return await tokenRequest(http, metadata, {grant_type: 'client_credentials', scope, ...auth.form}, now, auth.options)
+    if (scopes.asked !== undefined || !fromApi) return await request(scopes.asked?.split(/[\s,]+/).filter(Boolean).join(' ') || undefined)
+    try {
+      return await request(fromApi)
+    } catch (error) {
+      if (!(error instanceof OAuthError && error.error === 'invalid_scope')) throw error
+      trace(`${metadata.issuer} refused the API's scopes for ${client.clientId}; asking for the client's default scopes`)
+      return await request(undefined)
+    }
   } catch (error) {
     if (error instanceof OAuthError) throw loginFailure(error, {issuer: metadata.issuer, clientId: client.clientId, grant: 'client-credentials'})
     throw error
@@ -44,12 +59,13 @@ export function revocationAuth(metadata: AuthServerMetadata, client: ClientSecre
 /** Credentials from BFLY_CLIENT_ID + BFLY_CLIENT_SECRET: a token per invocation, renewed once after a 401. */
 export function environmentClientCredentials(ctx: Context, client: ClientSecretPair): Credentials {
   let current: Promise<TokenSet> | undefined
-  let metadata: Promise<AuthServerMetadata> | undefined
+  let discovered: Promise<{metadata: AuthServerMetadata; resourceScopes?: string[]}> | undefined
   const obtain = async (): Promise<TokenSet> => {
     const http = await OAuthHttp.create(ctx)
-    metadata ??= chooseIssuer(ctx, http).then((choice) => fetchMetadata(http, choice.issuer))
+    discovered ??= chooseIssuer(ctx, http).then(async (choice) => ({metadata: await fetchMetadata(http, choice.issuer), resourceScopes: choice.resourceScopes}))
+    const {metadata, resourceScopes} = await discovered
     const settings = await ctx.settings()
-    return clientCredentialsGrant(http, await metadata, client, settings.scopes, ctx.now)
+    return clientCredentialsGrant(http, metadata, client, {asked: settings.scopes, resource: resourceScopes}, ctx.now, (l) => ctx.trace(l))
   }
   return {
     source: 'client-credentials',

@@ -151,7 +151,7 @@ export class Session {
     let next: TokenRecord
     this.ctx.trace(`refreshing the session at ${new URL(metadata.token_endpoint).host}`)
     if (record.kind === 'client') {
-      const tokens = await clientCredentialsGrant(http, metadata, {clientId, clientSecret: record.clientSecret!}, record.scope, this.ctx.now).catch(async (error: unknown) => {
+      const tokens = await clientCredentialsGrant(http, metadata, {clientId, clientSecret: record.clientSecret!}, {asked: record.scope}, this.ctx.now).catch(async (error: unknown) => {
         if (error instanceof AuthError && error.code === 'INVALID_CLIENT') await this.end()
         throw error
       })

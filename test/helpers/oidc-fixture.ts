@@ -8,6 +8,8 @@ import type {AddressInfo, Socket} from 'node:net'
 import Provider from 'oidc-provider'
 
 export const CI_CLIENT = {clientId: 'bfly-ci', clientSecret: 'ci-secret-7d1f0c2a9b'}
+/** A CI client allowed less than the API offers. */
+export const NARROW_CI_CLIENT = {clientId: 'bfly-ci-narrow', clientSecret: 'ci-secret-narrow-51c0'}
 export const API_SCOPES = ['openid', 'offline_access', 'capsules:read', 'capsules:write', 'history:read', 'events:read']
 
 export interface GrantRecord {
@@ -95,7 +97,15 @@ export async function startOidcFixture(options: FixtureOptions = {}): Promise<Oi
             grant_types: ['client_credentials'],
             response_types: [],
             redirect_uris: [],
-            scope: 'capsules:read capsules:write',
+            scope: 'capsules:read capsules:write history:read events:read',
+          },
+          {
+            client_id: NARROW_CI_CLIENT.clientId,
+            client_secret: NARROW_CI_CLIENT.clientSecret,
+            grant_types: ['client_credentials'],
+            response_types: [],
+            redirect_uris: [],
+            scope: 'capsules:read',
           },
         ],
         scopes: API_SCOPES,

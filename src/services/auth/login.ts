@@ -131,13 +131,13 @@ async function clientCredentials(ctx: Context, options: LoginOptions): Promise<O
     throw new UsageError('no client secret for --client-credentials', {hint: 'set BFLY_CLIENT_SECRET, or run on a terminal to be asked; it is never accepted as a flag'})
   }
   const http = await OAuthHttp.create(ctx)
-  const {metadata} = await discover(ctx, http)
+  const {choice, metadata} = await discover(ctx, http)
   const settings = await ctx.settings()
-  const scope = options.scopes ?? settings.scopes
-  const tokens = await clientCredentialsGrant(http, metadata, {clientId, clientSecret}, scope, ctx.now).catch((error: unknown) => {
+  const asked = options.scopes ?? settings.scopes
+  const tokens = await clientCredentialsGrant(http, metadata, {clientId, clientSecret}, {asked, resource: choice.resourceScopes}, ctx.now, (l) => ctx.trace(l)).catch((error: unknown) => {
     throw unreachable(error, `the authorization server ${metadata.issuer}`)
   })
-  return {issuer: metadata.issuer, clientId, subject: clientId, record: recordFrom(tokens, 'client', {clientId, clientSecret, scope})}
+  return {issuer: metadata.issuer, clientId, subject: clientId, record: recordFrom(tokens, 'client', {clientId, clientSecret, scope: asked})}
 }
 
 async function userLogin(ctx: Context, options: LoginOptions): Promise<Obtained> {

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {runCli, tempConfigDir} from '../../helpers/cli.ts'
 import {filesUnder, storedRecord} from '../../helpers/auth-cli.ts'
-import {CI_CLIENT, startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
+import {CI_CLIENT, NARROW_CI_CLIENT, startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
 
 describe('client credentials', () => {
   let oidc: OidcFixture
@@ -36,6 +36,20 @@ describe('client credentials', () => {
     const status = JSON.parse((await runCli(['auth', 'status', '--json'], {env})).stdout)
     assert.equal(status.storage, 'env')
     assert.equal(status.subject, CI_CLIENT.clientId)
+  })
+
+  test("asks for the API's scopes; a client allowed less gets its default instead of a failure", async () => {
+    const configDir = tempConfigDir()
+    const env = {BFLY_CONFIG_DIR: configDir, BFLY_API_URL: api.url}
+    const wide = await runCli(['login', '--client-credentials', '--client-id', CI_CLIENT.clientId, '--json'], {env: {...env, BFLY_CLIENT_SECRET: CI_CLIENT.clientSecret}})
+    assert.equal(wide.code, 0, wide.stderr)
+    assert.deepEqual(JSON.parse(wide.stdout).scopes, ['capsules:read', 'capsules:write', 'history:read', 'events:read'])
+    const narrow = await runCli(['capsules', 'get', 'cap_1', '--verbose'], {env: {...env, BFLY_CLIENT_ID: NARROW_CI_CLIENT.clientId, BFLY_CLIENT_SECRET: NARROW_CI_CLIENT.clientSecret}})
+    assert.equal(narrow.code, 0, narrow.stderr)
+    assert.match(narrow.stderr, /refused the API's scopes for bfly-ci-narrow; asking for the client's default scopes/)
+    const asked = await runCli(['login', '--client-credentials', '--client-id', NARROW_CI_CLIENT.clientId, '--scopes', 'capsules:read', '--json'], {env: {...env, BFLY_CLIENT_SECRET: NARROW_CI_CLIENT.clientSecret}})
+    assert.equal(asked.code, 0, asked.stderr)
+    assert.deepEqual(JSON.parse(asked.stdout).scopes, ['capsules:read'])
   })
 
   test('a wrong secret exits 3 and names the variables to check', async () => {
