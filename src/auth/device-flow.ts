@@ -31,7 +31,8 @@ export function parseDeviceAuthorization(json: Json | undefined, host: string): 
     verificationUri,
     verificationUriComplete: str('verification_uri_complete'),
     expiresInSec: Number.isFinite(expires) && expires > 0 ? expires : 600,
-    intervalSec: Number.isFinite(interval) && interval >= 0 ? interval : 5,
+    // At least a second between polls, whatever a misconfigured server says.
+    intervalSec: Number.isFinite(interval) && interval >= 0 ? Math.max(1, interval) : 5,
   }
 }
 
