@@ -4,7 +4,7 @@ import {readFileSync} from 'node:fs'
 import {after, before, describe, test} from 'node:test'
 import {runCli, tempConfigDir} from '../../helpers/cli.ts'
 import {filesUnder, loginWithBrowser, storedRecord} from '../../helpers/auth-cli.ts'
-import {startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
+import {CI_CLIENT, startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
 
 describe('logout', () => {
   let oidc: OidcFixture
@@ -69,18 +69,20 @@ describe('logout', () => {
   test('--with-token: stored, used as is, never refreshed', async () => {
     const configDir = tempConfigDir()
     const env = {BFLY_CONFIG_DIR: configDir, BFLY_API_URL: api.url}
-    assert.equal((await loginWithBrowser({...env, BFLY_CONFIG_DIR: tempConfigDir()}, 'olga')).code, 0)
-    // A token obtained elsewhere, pasted in.
-    const other = tempConfigDir()
-    assert.equal((await loginWithBrowser({...env, BFLY_CONFIG_DIR: other}, 'olga')).code, 0)
-    const token = storedRecord(other)!.record.accessToken
+    // A token obtained elsewhere (here: straight from the token endpoint), pasted in.
+    const grant = await fetch(`${oidc.issuer}/token`, {
+      method: 'POST',
+      headers: {'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${CI_CLIENT.clientId}:${CI_CLIENT.clientSecret}`).toString('base64')}`},
+      body: new URLSearchParams({grant_type: 'client_credentials'}),
+    })
+    const token = ((await grant.json()) as {access_token: string}).access_token
     const login = await runCli(['login', '--with-token'], {env, input: `${token}\n`})
     assert.equal(login.code, 0, login.stderr)
     assert.ok(!login.stderr.includes(token))
     const get = await runCli(['capsules', 'get', 'cap_1'], {env})
     assert.equal(get.code, 0, get.stderr)
     assert.equal(api.requests.at(-1)!.authorization, `Bearer ${token}`)
-    await oidc.killAccessToken(token)
+    await (await oidc.provider.ClientCredentials.find(token))!.destroy()
     const grants = oidc.grants.length
     const refused = await runCli(['capsules', 'get', 'cap_1'], {env})
     assert.equal(refused.code, 3)
