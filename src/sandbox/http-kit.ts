@@ -75,6 +75,7 @@ export function errorBody(error: HttpError, requestId: string, now: number): unk
   return {error: body, meta: meta(requestId, now)}
 }
 
+/** Sends JSON; `headers` must be an object the caller owns (it is completed in place: hot path). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
   if (res.headersSent || res.destroyed) return
   if (status === 204 || body === undefined) {
@@ -83,7 +84,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     return
   }
   const text = JSON.stringify(body)
-  res.writeHead(status, {...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text)})
+  headers['content-type'] = 'application/json; charset=utf-8'
+  headers['content-length'] = Buffer.byteLength(text)
+  res.writeHead(status, headers)
   res.end(text)
 }
 

@@ -48,6 +48,8 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
   const latencyRandom: Random = createRandom(deriveSeed(core.seed, 'latency'))
   const sinkRandom: Random = createRandom(deriveSeed(core.seed, 'sink'))
   const mount = options.oauthMountPath
+  /** Shared by requests without a query string; handlers only read queries. */
+  const noQuery = new URLSearchParams()
   const resourceMetadata = () => `${options.apiUrl()}/.well-known/oauth-protected-resource`
 
   const fail = (res: ServerResponse, error: unknown, requestId: string, headers: Record<string, string>) => {
@@ -116,7 +118,7 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
         idempotency = {client: identity.clientKey, key}
       }
 
-      const request: ApiRequest = {method, path, query: new URLSearchParams(search), params: match.params, headers: req.headers, requestId, identity, body}
+      const request: ApiRequest = {method, path, query: search === '' ? noQuery : new URLSearchParams(search), params: match.params, headers: req.headers, requestId, identity, body}
       const reply = await route.handler(request)
       const out = reply.status === 204 ? undefined : route.envelope ? {data: reply.data, meta: meta(requestId, core.clock.now(), reply.pagination)} : reply.data
       if (idempotency) core.idempotency.complete(idempotency.client, idempotency.key, {status: reply.status, body: out, headers: reply.headers ?? {}})
