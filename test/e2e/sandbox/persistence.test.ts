@@ -43,6 +43,34 @@ test('capsules, webhooks, deliveries and circuit resets survive a restart; seedi
   }
 })
 
+test('a login survives a restart on the same port: signing key and token records are kept', async () => {
+  const file = join(dir, 'oauth.db')
+  const first = await startSandbox({dataFile: file, quiet: true, rateLimits: false})
+  const port = Number(new URL(first.apiUrl).port)
+  const meta = (await call(first.issuer, '/.well-known/openid-configuration')).json
+  const res = await fetch(meta.token_endpoint, {
+    method: 'POST',
+    headers: {authorization: 'Basic ' + Buffer.from(`${first.ciClient.id}:${first.ciClient.secret}`).toString('base64'), 'content-type': 'application/x-www-form-urlencoded'},
+    body: 'grant_type=client_credentials&scope=capsules:read',
+  })
+  const accessToken = ((await res.json()) as {access_token: string}).access_token
+  assert.equal((await call(first.apiUrl, '/api/v1/capsules?size=1', {token: accessToken})).status, 200)
+  await first.close()
+
+  const second = await startSandbox({dataFile: file, quiet: true, rateLimits: false, port})
+  // A fresh connection pool: the old one still holds sockets the first sandbox closed.
+  const {Agent} = await import('undici')
+  const dispatcher = new Agent()
+  try {
+    const again = await fetch(`${second.apiUrl}/api/v1/capsules?size=1`, {headers: {authorization: `Bearer ${accessToken}`}, dispatcher} as RequestInit)
+    assert.equal(again.status, 200)
+    assert.notEqual(second.ciClient.secret, first.ciClient.secret, 'the CI secret is new every start')
+  } finally {
+    await dispatcher.close()
+    await second.close()
+  }
+})
+
 test('a process killed mid-write leaves a consistent file', async () => {
   const file = join(dir, 'crash.db')
   const script = `
