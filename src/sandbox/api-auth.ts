@@ -1,7 +1,7 @@
 // Who is calling: a JWT access token from the embedded issuer (verified for real: signature,
 // issuer, audience, expiry, and not revoked), an API key, or — only with
 // --insecure-demo-tokens — one of the static demo tokens.
-import {HttpError} from './http-kit.js'
+import {HttpError} from './wire.js'
 
 export interface Identity {
   subject: string

@@ -10,7 +10,7 @@ import type {ApiScope} from './records.js'
 import type {ApiClass} from './rate-limit.js'
 import type {Identity} from './api-auth.js'
 import type {IncomingMessage} from 'node:http'
-import type {Pagination, Reply} from './http-kit.js'
+import type {Pagination, Reply} from './wire.js'
 
 export interface Core {
   store: Store

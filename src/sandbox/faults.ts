@@ -2,7 +2,7 @@
 // chaos of --chaos, rendered the way real networks and proxies misbehave: error statuses,
 // connection resets, hangs, HTML error pages, empty bodies, truncated JSON.
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {codeForStatus, errorBody, HttpError} from './http-kit.js'
+import {codeForStatus, errorBody, HttpError} from './wire.js'
 
 export type FaultKind = 'status' | 'reset' | 'hang' | 'html' | 'empty' | 'truncated'
 

@@ -1,6 +1,7 @@
 // The pages a person sees during a browser login to the sandbox issuer: sign-in, consent,
 // the device-code form, and the error and logout pages. Plain HTML forms, no scripts.
-import {htmlEscape as esc} from './http-kit.js'
+const esc = (value: unknown) =>
+  String(value).replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'})[c] as string)
 
 const STYLE = `
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f5f7;color:#1d2330;margin:0;padding:48px 16px}

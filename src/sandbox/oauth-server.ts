@@ -13,7 +13,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {PassThrough} from 'node:stream'
 import type {Identity, JwtVerifier} from './api-auth.js'
-import {HttpError, readBody, sendHtml} from './http-kit.js'
+import {HttpError, readBody, sendHtml} from './wire.js'
 import {OAuthStorage} from './oauth-adapter.js'
 import * as pages from './oauth-pages.js'
 import type {Persistence} from './persistence.js'

@@ -7,7 +7,7 @@ import type {WebSocket, WebSocketServer} from 'ws'
 import type {Authenticator} from './api-auth.js'
 import {forbidden} from './api-auth.js'
 import {iso, type SandboxClock} from './clock.js'
-import {errorBody, HttpError} from './http-kit.js'
+import {errorBody, HttpError} from './wire.js'
 import type {PlanRunner} from './plan-runner.js'
 import {rateHeaders, type RateLimiter} from './rate-limit.js'
 

@@ -1,6 +1,6 @@
 // A small router: literal segments and `:name` parameters, each parameter one
 // percent-decoded path segment (so an id may contain an encoded "/").
-import {HttpError} from './http-kit.js'
+import {HttpError} from './wire.js'
 
 interface Entry<T> {
   method: string

@@ -1,6 +1,6 @@
 // Request validation of the contract (§2): identifiers, pagination, sort, RFC 3339 times.
 // Problems are collected so one 400 lists every bad parameter, as `details`.
-import {type Detail, type Pagination, validationError} from './http-kit.js'
+import {type Detail, type Pagination, validationError} from './wire.js'
 
 export const CAPSULE_ID = /^[A-Za-z0-9_-]{1,64}$/
 export const SCOPE_ID = /^rim:[A-Za-z0-9_-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.~-]+$/

@@ -2,7 +2,7 @@
 // get, create (201, Idempotency-Key honoured by the pipeline), delete (204).
 import {iso} from '../clock.js'
 import {CAPSULE_SORT_FIELDS, type ApiRequest, type ApiRoute, type Core} from '../core.js'
-import {conflict, notFound} from '../http-kit.js'
+import {conflict, notFound} from '../wire.js'
 import type {Capsule} from '../records.js'
 import {newId} from '../webhook-dispatcher.js'
 import {

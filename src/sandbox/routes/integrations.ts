@@ -1,7 +1,7 @@
 // Integrations (contract §3, operational): bare documents; errors still use the envelope.
 import {iso} from '../clock.js'
 import type {ApiRoute, Core} from '../core.js'
-import {notFound} from '../http-kit.js'
+import {notFound} from '../wire.js'
 import {circuitState, INTEGRATIONS, viewIntegration, type IntegrationDef} from '../integrations-sim.js'
 
 function find(name: string): IntegrationDef {

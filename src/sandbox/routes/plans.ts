@@ -1,7 +1,7 @@
 // Plans (contract §3): POST execute answers 202 at once; progress streams over the
 // WebSocket /ws/plans/{id} (see plan-socket.ts).
 import type {ApiRoute, Core} from '../core.js'
-import {notFound} from '../http-kit.js'
+import {notFound} from '../wire.js'
 import {PLANS} from '../plan-runner.js'
 import {CAPSULE_ID, Problems} from '../validation.js'
 

@@ -4,7 +4,7 @@
 import {randomBytes} from 'node:crypto'
 import {iso} from '../clock.js'
 import type {ApiRequest, ApiRoute, Core} from '../core.js'
-import {conflict, meta, notFound} from '../http-kit.js'
+import {conflict, meta, notFound} from '../wire.js'
 import {publicDelivery, publicWebhook, type DeliveryStatus, type Webhook} from '../records.js'
 import {retryConflict} from '../retry-schedule.js'
 import {newId} from '../webhook-dispatcher.js'
