@@ -44,8 +44,12 @@ export class Authenticator {
     })
   }
 
-  /** The identity, or throws 401 with the contract's WWW-Authenticate. */
-  async authenticate(headers: Record<string, string | string[] | undefined>): Promise<Identity> {
+  /**
+   * The identity, or throws 401 with the contract's WWW-Authenticate. Synchronous whenever it
+   * can be (static tokens, API keys, tokens verified before): answering in the same tick as
+   * the request is measurably cheaper for Node's HTTP server than answering a tick later.
+   */
+  authenticate(headers: Record<string, string | string[] | undefined>): Identity | Promise<Identity> {
     const authorization = headers.authorization
     if (typeof authorization === 'string' && authorization !== '') {
       const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization)
@@ -61,21 +65,24 @@ export class Authenticator {
     throw this.unauthorized('missing access token: send Authorization: Bearer <token> or X-API-Key')
   }
 
-  private async bearer(token: string): Promise<Identity> {
+  private bearer(token: string): Identity | Promise<Identity> {
     const fixed = this.options.staticTokens.get(token)
     if (fixed) return fixed
-    const now = this.options.now()
-    let entry = this.verified.get(token)
-    if (entry && entry.expiresAt <= now) {
+    const entry = this.verified.get(token)
+    if (entry) return this.checked(token, entry)
+    if (!this.options.verifyJwt || token.split('.').length !== 3) throw this.unauthorized('invalid access token')
+    return this.options.verifyJwt(token).then((verified) => {
+      if (!verified) throw this.unauthorized('invalid or expired access token')
+      if (this.verified.size >= CACHE_LIMIT) this.verified.clear()
+      this.verified.set(token, verified)
+      return this.checked(token, verified)
+    })
+  }
+
+  private checked(token: string, entry: {identity: Identity; expiresAt: number}): Identity {
+    if (entry.expiresAt <= this.options.now()) {
       this.verified.delete(token)
       throw this.unauthorized('access token expired')
-    }
-    if (!entry) {
-      if (!this.options.verifyJwt || token.split('.').length !== 3) throw this.unauthorized('invalid access token')
-      entry = await this.options.verifyJwt(token)
-      if (!entry) throw this.unauthorized('invalid or expired access token')
-      if (this.verified.size >= CACHE_LIMIT) this.verified.clear()
-      this.verified.set(token, entry)
     }
     if (this.options.isLive && !this.options.isLive(entry.identity)) {
       this.verified.delete(token)

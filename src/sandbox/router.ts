@@ -15,11 +15,14 @@ export type RouteMatch<T> =
   | {kind: 'not-found'}
 
 export class Router<T> {
-  private readonly entries: Entry<T>[] = []
+  /** Routes by their number of segments: a request only looks at routes of its own length. */
+  private readonly byLength = new Map<number, Entry<T>[]>()
 
   add(method: string, pattern: string, value: T): this {
     const parts = pattern.split('/').slice(1)
-    this.entries.push({
+    const entries = this.byLength.get(parts.length) ?? []
+    this.byLength.set(parts.length, entries)
+    entries.push({
       method,
       segments: parts.map((p) => (p.startsWith(':') ? null : p)),
       names: parts.map((p) => (p.startsWith(':') ? p.slice(1) : null)),
@@ -32,10 +35,9 @@ export class Router<T> {
     const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
     const parts = trimmed.split('/').slice(1)
     const lookup = method === 'HEAD' ? 'GET' : method
-    const allowed = new Set<string>()
+    let allowed: Set<string> | undefined
     let found: {value: T; params: Record<string, string>} | undefined
-    for (const entry of this.entries) {
-      if (entry.segments.length !== parts.length) continue
+    for (const entry of this.byLength.get(parts.length) ?? []) {
       let ok = true
       for (let i = 0; i < parts.length; i++) {
         const literal = entry.segments[i]
@@ -46,6 +48,7 @@ export class Router<T> {
       }
       if (!ok) continue
       if (entry.method !== lookup) {
+        allowed ??= new Set()
         allowed.add(entry.method)
         continue
       }
@@ -58,12 +61,13 @@ export class Router<T> {
       break
     }
     if (found) return {kind: 'found', ...found}
-    if (allowed.size > 0) return {kind: 'method-not-allowed', allowed: [...allowed]}
+    if (allowed) return {kind: 'method-not-allowed', allowed: [...allowed]}
     return {kind: 'not-found'}
   }
 }
 
 function decodeSegment(segment: string): string {
+  if (!segment.includes('%')) return segment
   try {
     return decodeURIComponent(segment)
   } catch {

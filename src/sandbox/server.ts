@@ -3,15 +3,16 @@
 // → scope → body → idempotency → handler → envelope. Hot path kept lean (≥10k GETs/s).
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {randomUUID} from 'node:crypto'
-import {type Authenticator, forbidden} from './api-auth.js'
+import {type Authenticator, forbidden, type Identity} from './api-auth.js'
 import type {ApiRequest, ApiRoute, Core} from './core.js'
 import {type Fault, type FaultQueue, renderFault, validateFault} from './faults.js'
-import {errorBody, HttpError, isLoopbackAddress, meta, parseJsonBody, readBody, sendJson} from './wire.js'
+import {errorBody, HttpError, isLoopbackAddress, meta, parseJsonBody, readBody, type Reply, sendJson} from './wire.js'
 import {IdempotencyStore} from './idempotency.js'
 import {createRandom, deriveSeed, type Random} from './prng.js'
 import {rateHeaders, type RateLimiter} from './rate-limit.js'
 import {SCOPES_SUPPORTED} from './records.js'
 import {Router} from './router.js'
+import {iso} from './clock.js'
 import {drawChaos, sampleLatency, type ChaosEntry, type LatencySpec} from './specs.js'
 
 export interface PipelineOptions {
@@ -33,6 +34,21 @@ export interface PipelineOptions {
   logRequest?: (line: string) => void
 }
 
+/** One API request on its way through the pipeline. */
+interface Exchange {
+  req: IncomingMessage
+  res: ServerResponse
+  method: string
+  path: string
+  search: string
+  requestId: string
+  headers: Record<string, string>
+  route?: ApiRoute
+  params?: Record<string, string>
+  identity?: Identity
+  idempotency?: {client: string; key: string}
+}
+
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/
 
 export function requestIdOf(req: IncomingMessage): string {
@@ -50,6 +66,18 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
   const mount = options.oauthMountPath
   /** Shared by requests without a query string; handlers only read queries. */
   const noQuery = new URLSearchParams()
+  // meta.timestamp has second precision: format it once per second, not once per response.
+  let stampSecond = -1
+  let stamp = ''
+  const timestamp = () => {
+    const now = core.clock.now()
+    const second = Math.floor(now / 1000)
+    if (second !== stampSecond) {
+      stampSecond = second
+      stamp = iso(now)
+    }
+    return stamp
+  }
   const resourceMetadata = () => `${options.apiUrl()}/.well-known/oauth-protected-resource`
 
   const fail = (res: ServerResponse, error: unknown, requestId: string, headers: Record<string, string>) => {
@@ -60,73 +88,120 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
       options.log(`internal error (request ${requestId}): ${(error as Error)?.stack ?? error}`)
       e = new HttpError(500, 'Internal server error')
     }
-    sendJson(res, e.status, errorBody(e, requestId, core.clock.now()), e.headers ? {...headers, ...e.headers} : headers)
+    sendJson(res, e.status, errorBody(e, requestId, timestamp()), e.headers ? {...headers, ...e.headers} : headers)
   }
 
-  async function api(req: IncomingMessage, res: ServerResponse, method: string, path: string, search: string, requestId: string): Promise<void> {
+  const failed = (x: Exchange, error: unknown) => {
+    if (x.idempotency) core.idempotency.abandon(x.idempotency.client, x.idempotency.key)
+    fail(x.res, error, x.requestId, x.headers)
+  }
+
+  /**
+   * One API request, as a chain of steps that stay synchronous on the hot path (a GET with a
+   * known token): Node's HTTP server spends measurably less per request when the answer is
+   * written in the tick the request arrived in. Latency, unverified JWTs, bodies and async
+   * handlers continue the chain later.
+   */
+  function api(req: IncomingMessage, res: ServerResponse, method: string, path: string, search: string, requestId: string): void {
     const headers: Record<string, string> = {'x-request-id': requestId}
     const correlation = req.headers['x-correlation-id']
     if (typeof correlation === 'string' && REQUEST_ID.test(correlation)) headers['x-correlation-id'] = correlation
-    let idempotency: {client: string; key: string} | undefined
+    const x: Exchange = {req, res, method, path, search, requestId, headers}
     try {
       const match = router.match(method, path)
       if (match.kind === 'not-found') throw new HttpError(404, `no such endpoint: ${method} ${path}`)
       if (match.kind === 'method-not-allowed') throw new HttpError(405, `${method} is not allowed on ${path}`, {headers: {allow: match.allowed.join(', ')}})
-      if (latency) await new Promise((resolve) => setTimeout(resolve, sampleLatency(latency, latencyRandom)))
+      x.route = match.value
+      x.params = match.params
+      if (latency) {
+        setTimeout(() => authenticate(x), sampleLatency(latency, latencyRandom))
+        return
+      }
+      authenticate(x)
+    } catch (error) {
+      failed(x, error)
+    }
+  }
+
+  function authenticate(x: Exchange): void {
+    try {
       if (chaos) {
         const outcome = drawChaos(chaos, chaosRandom)
         if (outcome) {
-          inject(req, res, {path, kind: outcome.kind, status: outcome.status}, requestId)
+          inject(x.req, x.res, {path: x.path, kind: outcome.kind, status: outcome.status}, x.requestId)
           return
         }
       }
-      const route = match.value
-      let identity
-      let authError: unknown
+      let identity: Identity | Promise<Identity>
       try {
-        identity = await auth.authenticate(req.headers)
+        identity = auth.authenticate(x.req.headers)
       } catch (error) {
-        authError = error
+        authorize(x, undefined, error)
+        return
       }
+      if (identity instanceof Promise) identity.then((i) => authorize(x, i, undefined), (error) => authorize(x, undefined, error))
+      else authorize(x, identity, undefined)
+    } catch (error) {
+      failed(x, error)
+    }
+  }
+
+  function authorize(x: Exchange, identity: Identity | undefined, authError: unknown): void {
+    try {
+      const route = x.route as ApiRoute
+      // Unauthenticated callers are limited too (per address), and see the headers.
       if (rateLimiter) {
-        const decision = rateLimiter.take(identity?.clientKey ?? `ip:${req.socket.remoteAddress}`, route.apiClass)
-        Object.assign(headers, rateHeaders(decision))
+        const decision = rateLimiter.take(identity?.clientKey ?? `ip:${x.req.socket.remoteAddress}`, route.apiClass)
+        Object.assign(x.headers, rateHeaders(decision))
         if (!decision.allowed) {
           throw new HttpError(429, 'Too many requests', {headers: {'retry-after': String(decision.retryAfter)}, extra: {retryAfter: decision.retryAfter}})
         }
       }
       if (!identity) throw authError
       if (!identity.scopes.has(route.scope)) throw forbidden(route.scope)
-
-      let body: unknown
-      let raw: Buffer | undefined
-      if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
-        raw = await readBody(req)
-        body = parseJsonBody(raw)
+      x.identity = identity
+      if (x.method === 'POST' || x.method === 'PUT' || x.method === 'PATCH') {
+        readBody(x.req).then((raw) => execute(x, raw), (error) => failed(x, error))
+        return
       }
-      const key = req.headers['idempotency-key']
-      if (method === 'POST' && key !== undefined) {
+      execute(x, undefined)
+    } catch (error) {
+      failed(x, error)
+    }
+  }
+
+  function execute(x: Exchange, raw: Buffer | undefined): void {
+    try {
+      const route = x.route as ApiRoute
+      const identity = x.identity as Identity
+      const body = raw === undefined ? undefined : parseJsonBody(raw)
+      const key = x.req.headers['idempotency-key']
+      if (x.method === 'POST' && key !== undefined) {
         if (typeof key !== 'string' || key.length < 1 || key.length > 255) {
           throw new HttpError(400, 'Invalid request parameters', {details: [{field: 'Idempotency-Key', message: 'must be 1 to 255 characters'}]})
         }
-        const begun = core.idempotency.begin(identity.clientKey, key, IdempotencyStore.fingerprint(method, path, raw ?? Buffer.alloc(0)))
+        const begun = core.idempotency.begin(identity.clientKey, key, IdempotencyStore.fingerprint(x.method, x.path, raw ?? Buffer.alloc(0)))
         if (begun.kind === 'conflict') throw new HttpError(409, begun.message)
         if (begun.kind === 'replay') {
-          sendJson(res, begun.response.status, begun.response.body, {...headers, ...begun.response.headers, 'idempotent-replayed': 'true'})
+          sendJson(x.res, begun.response.status, begun.response.body, {...x.headers, ...begun.response.headers, 'idempotent-replayed': 'true'})
           return
         }
-        idempotency = {client: identity.clientKey, key}
+        x.idempotency = {client: identity.clientKey, key}
       }
-
-      const request: ApiRequest = {method, path, query: search === '' ? noQuery : new URLSearchParams(search), params: match.params, headers: req.headers, requestId, identity, body}
-      const reply = await route.handler(request)
-      const out = reply.status === 204 ? undefined : route.envelope ? {data: reply.data, meta: meta(requestId, core.clock.now(), reply.pagination)} : reply.data
-      if (idempotency) core.idempotency.complete(idempotency.client, idempotency.key, {status: reply.status, body: out, headers: reply.headers ?? {}})
-      sendJson(res, reply.status, out, reply.headers ? {...headers, ...reply.headers} : headers)
+      const request: ApiRequest = {method: x.method, path: x.path, query: x.search === '' ? noQuery : new URLSearchParams(x.search), params: x.params ?? {}, headers: x.req.headers, requestId: x.requestId, identity, body}
+      const reply = route.handler(request)
+      if (reply instanceof Promise) reply.then((r) => respond(x, r), (error) => failed(x, error))
+      else respond(x, reply)
     } catch (error) {
-      if (idempotency) core.idempotency.abandon(idempotency.client, idempotency.key)
-      fail(res, error, requestId, headers)
+      failed(x, error)
     }
+  }
+
+  function respond(x: Exchange, reply: Reply): void {
+    const route = x.route as ApiRoute
+    const out = reply.status === 204 ? undefined : route.envelope ? {data: reply.data, meta: meta(x.requestId, timestamp(), reply.pagination)} : reply.data
+    if (x.idempotency) core.idempotency.complete(x.idempotency.client, x.idempotency.key, {status: reply.status, body: out, headers: reply.headers ?? {}})
+    sendJson(x.res, reply.status, out, reply.headers ? {...x.headers, ...reply.headers} : x.headers)
   }
 
   function inject(req: IncomingMessage, res: ServerResponse, fault: Fault, requestId: string): void {
@@ -198,7 +273,7 @@ export function createRequestHandler(options: PipelineOptions): (req: IncomingMe
       }
     }
     if (path.startsWith('/api/') || path.startsWith('/integrations') || path.startsWith('/webhooks')) {
-      void api(req, res, method, path, search, requestId)
+      api(req, res, method, path, search, requestId)
       return
     }
     if (path === mount || path.startsWith(`${mount}/`)) {

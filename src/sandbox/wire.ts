@@ -64,11 +64,13 @@ export const validationError = (details: Detail[], message = 'Invalid request pa
 export const notFound = (message: string) => new HttpError(404, message)
 export const conflict = (message: string) => new HttpError(409, message)
 
-export function meta(requestId: string, now: number, pagination?: Pagination): Record<string, unknown> {
-  return pagination ? {requestId, timestamp: iso(now), pagination} : {requestId, timestamp: iso(now)}
+/** `now` is wall-clock ms, or the RFC 3339 string of it when the caller has one already. */
+export function meta(requestId: string, now: number | string, pagination?: Pagination): Record<string, unknown> {
+  const timestamp = typeof now === 'string' ? now : iso(now)
+  return pagination ? {requestId, timestamp, pagination} : {requestId, timestamp}
 }
 
-export function errorBody(error: HttpError, requestId: string, now: number): unknown {
+export function errorBody(error: HttpError, requestId: string, now: number | string): unknown {
   const body: Record<string, unknown> = {code: error.code, message: error.message}
   if (error.details && error.details.length > 0) body.details = error.details
   if (error.extra) Object.assign(body, error.extra)
