@@ -105,7 +105,9 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
       columns: typeof flags.columns === 'string' ? flags.columns.split(',').map((c) => c.trim()).filter(Boolean) : undefined,
       signal: this.signal,
     })
-    if (this.signal.aborted) throw new Interrupted()
+    const outcome = result ? result.outcome?.() : undefined
+    if (outcome instanceof BflyError) throw outcome
+    if (this.signal.aborted && outcome !== 'complete') throw new Interrupted()
   }
 
   /** A spinner on stderr where a human watches; stopped automatically when the command ends. */
