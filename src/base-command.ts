@@ -51,6 +51,8 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
 
   protected flags!: FlagsOf<T>
   protected args!: ArgsOf<T>
+  /** Every positional argument, for commands that take many (`static strict = false`). */
+  protected argvList: string[] = []
   protected ctx!: Context
   private readonly abort = new AbortController()
   private readonly spinners = new Set<Spinner>()
@@ -74,7 +76,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
     await super.init()
     process.on('SIGINT', this.onSigint)
     process.on('SIGTERM', this.onSigint)
-    const {flags, args} = await this.parse({
+    const {flags, args, argv} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as typeof BflyCommand).baseFlags,
       args: this.ctor.args,
@@ -82,6 +84,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
     })
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
+    this.argvList = (argv as unknown[]).map(String)
     const io = new IO(processStreams.current(), process.env, {noColor: Boolean((flags as GlobalFlags)['no-color'])})
     this.ctx = new Context({
       io,
