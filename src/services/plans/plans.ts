@@ -6,7 +6,7 @@ import type {Context} from '../../context.js'
 import {UsageError} from '../../errors.js'
 import {credentialsAllowed, isLoopbackHost, proxyFor} from '../../api/network.js'
 import {opaqueId, segment} from '../ids.js'
-import {type Connector, type PlanEvent, PlanWatch, realTimers, type Timers} from './plan-stream.js'
+import {type Connector, type PlanEvent, PlanWatch, realTimers, RECONNECT_BACKOFF, type Timers} from './plan-stream.js'
 
 export interface Execution {
   planId: string
@@ -122,6 +122,8 @@ export async function watchPlan(ctx: Context, id: string, options: WatchPlanOpti
     }),
     refresh: credentials.refresh ? () => credentials.refresh!() : undefined,
     timers: options.timers ?? realTimers,
+    // The same knob as the HTTP retries' base delay (tests and impatient scripts shorten both).
+    backoff: ctx.env.BFLY_RETRY_BASE_MS ? {...RECONNECT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : RECONNECT_BACKOFF,
     signal: ctx.signal,
     maxWaitMs: options.maxWaitMs,
     onNote: options.onNote,

@@ -247,23 +247,39 @@ export class WebhookListener {
     this.push(event)
   }
 
-  /** The same bytes and signature headers, so the local app verifies exactly what was sent. */
+  /**
+   * The same bytes and signature headers, so the local app verifies exactly what was sent.
+   * node:http rather than fetch: fetch refuses "bad ports" (6000, 5060, …) a local app may use.
+   */
   private async forward(req: IncomingMessage, raw: Buffer): Promise<ForwardResult> {
     const target = this.options.forwardTo!
-    const headers: Record<string, string> = {}
+    const headers: Record<string, string | number> = {}
     for (const [name, value] of Object.entries(req.headers)) {
       if (SIGNED_HEADERS.test(name) && value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
     }
+    headers['content-length'] = raw.length
     const started = performance.now()
-    try {
-      const response = await fetch(target, {method: 'POST', headers, body: raw, redirect: 'manual', signal: AbortSignal.timeout(this.options.forwardTimeoutMs)})
-      await response.body?.cancel().catch(() => {})
-      return {url: target.href, status: response.status, durationMs: Math.round(performance.now() - started)}
-    } catch (error) {
-      const e = error as Error & {cause?: {code?: string; message?: string}}
-      const reason = e.name === 'TimeoutError' ? `no answer within ${this.options.forwardTimeoutMs} ms` : e.cause?.code ?? e.cause?.message ?? e.message
-      return {url: target.href, error: reason, durationMs: Math.round(performance.now() - started)}
-    }
+    const elapsed = () => Math.round(performance.now() - started)
+    const {request} = target.protocol === 'https:' ? await import('node:https') : await import('node:http')
+    return new Promise<ForwardResult>((resolve) => {
+      let timer: NodeJS.Timeout | undefined
+      const done = (result: Omit<ForwardResult, 'url' | 'durationMs'>) => {
+        clearTimeout(timer)
+        resolve({url: target.href, ...result, durationMs: elapsed()})
+      }
+      const outgoing = request(target, {method: 'POST', headers}, (response) => {
+        response.resume()
+        response.on('end', () => done({status: response.statusCode}))
+        response.on('error', (error) => done({error: error.message}))
+      })
+      // The whole exchange is bounded, not just the idle time between bytes.
+      timer = setTimeout(() => {
+        outgoing.destroy()
+        done({error: `no answer within ${this.options.forwardTimeoutMs} ms`})
+      }, this.options.forwardTimeoutMs)
+      outgoing.on('error', (error: NodeJS.ErrnoException) => done({error: error.code ?? error.message}))
+      outgoing.end(raw)
+    })
   }
 }
 
