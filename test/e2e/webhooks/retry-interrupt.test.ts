@@ -10,7 +10,7 @@ import {after, before, test} from 'node:test'
 import {BIN, cleanEnv, runCli, tempConfigDir} from '../../helpers/cli.ts'
 
 const COUNT = 10
-const DELAY_MS = 150
+const DELAY_MS = 250
 
 interface Platform {
   url: string
