@@ -60,6 +60,6 @@ Register the printed URL as a webhook endpoint (POST /webhooks), then trigger a 
       io.err(ctx.json ? JSON.stringify({summary: listener.summary}) : describeSummary(listener.summary))
     }
     // Ctrl-C is how a listener is meant to stop: exit 0.
-    return stream(deliveries(), deliveryLine, {outcome: () => 'complete'})
+    return stream(deliveries(), (event) => deliveryLine(event, (text, style) => io.paint(text, style)), {outcome: () => 'complete'})
   }
 }

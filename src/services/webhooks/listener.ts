@@ -291,11 +291,15 @@ export function describeSummary(s: ListenSummary): string {
   return parts.join('; ')
 }
 
-export function deliveryLine(event: ReceivedDelivery): string {
-  const check = event.signature === 'valid' ? 'signature valid' : event.signature === 'invalid' ? `signature INVALID: ${event.reason}` : 'unverified'
+type Paint = (text: string, style: 'red' | 'green' | 'yellow' | 'dim') => string
+
+export function deliveryLine(event: ReceivedDelivery, paint: Paint = (t) => t): string {
+  const check = event.signature === 'valid'
+    ? paint('signature valid', 'green')
+    : event.signature === 'invalid' ? paint(`signature INVALID: ${event.reason}`, 'red') : paint('unverified', 'yellow')
   const forward = event.forward
     ? event.forward.error !== undefined
-      ? `→ forward failed: ${event.forward.error}`
+      ? paint(`→ forward failed: ${event.forward.error}`, 'red')
       : `→ ${event.forward.status} from ${event.forward.url} (${event.forward.durationMs} ms)`
     : ''
   return [event.receivedAt, event.type ?? '-', event.id ?? '-', check, `answered ${event.response}`, forward].filter(Boolean).join('  ')
