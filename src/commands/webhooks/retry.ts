@@ -12,7 +12,7 @@ import {parseTime} from '../../values.js'
 
 export default class WebhooksRetry extends BflyCommand<typeof WebhooksRetry> {
   static summary = 'Retry webhook deliveries: given ids, or in bulk by webhook and status'
-  static description = `Each retry carries an Idempotency-Key made of the delivery id and its attempt count, so running the same command twice never replays a delivery twice. Bulk retries ask for confirmation on a terminal and need --yes elsewhere.
+  static description = `Each retry carries an Idempotency-Key made of the delivery id and its attempt count, so running the same command twice never replays a delivery twice. Ids given alone carry no attempt count, so they are keyed by the id: a repeat within the server's 24 h replay window is reported as skipped; add --webhook to key them by attempt count. Bulk retries ask for confirmation on a terminal and need --yes elsewhere.
 
 Ctrl-C stops starting new retries, lets the ones in flight finish, prints what was done and what was not, and exits 130; run the same command again to finish. Exits 9 when some retries failed (after the report).
 
