@@ -49,12 +49,9 @@ Register the printed URL as a webhook endpoint (POST /webhooks), then trigger a 
       signal: this.signal,
       now: ctx.now,
     })
-    if (ctx.json) {
-      io.err(JSON.stringify({listening: listener.url, verifying: secret !== undefined}))
-    } else {
-      io.err(`Listening on ${io.paint(listener.url, 'bold')} — register it as a webhook URL; Ctrl-C to stop`)
-      if (secret === undefined) ctx.warn('no --secret-env: signatures are not verified')
-    }
+    if (ctx.json) io.err(JSON.stringify({listening: listener.url, verifying: secret !== undefined}))
+    else io.err(`Listening on ${io.paint(listener.url, 'bold')} — register it as a webhook URL; Ctrl-C to stop`)
+    if (secret === undefined) ctx.warn('no --secret-env: signatures are not verified')
     async function* deliveries(): AsyncGenerator<ReceivedDelivery> {
       yield* listener.events()
       io.err(ctx.json ? JSON.stringify({summary: listener.summary}) : describeSummary(listener.summary))

@@ -58,7 +58,10 @@ export async function wsConnector(ctx: Context, url: URL): Promise<Connector> {
   }
   return async (headers, sink) => {
     ctx.trace(`→ GET ${url.href} (WebSocket upgrade) ${headers['x-request-id'] ?? ''}`)
-    const ws = new WebSocket(url, {headers, agent, ca, handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, followRedirects: false})
+    // closeTimeout (ws ≥ 8.18, not in its types yet): a server that never answers our close
+    // frame would otherwise hold the finished command for 30 s.
+    const options = {headers, agent, ca, handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, followRedirects: false, closeTimeout: 1000}
+    const ws = new WebSocket(url, options as import('ws').ClientOptions)
     ws.on('open', () => {
       ctx.trace(`← 101 ${url.pathname}: stream open`)
       sink({kind: 'open'})
