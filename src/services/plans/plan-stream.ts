@@ -6,7 +6,11 @@
 //   proxy can drop an idle socket without closing it) and is replaced;
 // - a dropped stream reconnects with exponential backoff and full jitter, a bounded number of
 //   times in a row; the whole wait is bounded by a deadline;
-// - a 401 on the upgrade refreshes the session once; 403/404 end at once with their exit codes.
+// - a 401 on the upgrade refreshes the session once; 403/404 end at once with their exit codes;
+// - once an execution id is known (from `plans execute`, or the first message that carries
+//   one) reconnections ask for that execution (`?executionId=`, ignored by servers that do not
+//   know it), messages of another execution are dropped (a server replaying an older run), and
+//   a message seen before is not repeated (a server replaying the run from its start).
 import {apiErrorFrom, networkErrorFrom} from '../../api/network.js'
 import {BflyError, ExitCode, Interrupted, NetworkError} from '../../errors.js'
 import {type BackoffPolicy, fullJitterDelay} from '../../resilience/backoff.js'
@@ -51,7 +55,7 @@ export interface PlanSocket {
   terminate(): void
 }
 
-export type Connector = (headers: Record<string, string>, sink: (item: SocketItem) => void) => Promise<PlanSocket>
+export type Connector = (headers: Record<string, string>, sink: (item: SocketItem) => void, target: {executionId?: string}) => Promise<PlanSocket>
 
 export interface WatchOptions {
   planId: string
@@ -85,6 +89,8 @@ export type PlanEnd =
 export const PING_INTERVAL_MS = 30_000
 export const RECONNECT_BACKOFF: BackoffPolicy = {baseMs: 1000, factor: 2, capMs: 30_000}
 export const MAX_RECONNECTS = 8
+/** Messages remembered to drop replays; a plan's story is far shorter. */
+const MAX_REMEMBERED = 10_000
 
 type Item = (SocketItem & {serial: number}) | {kind: 'tick'; serial: number} | {kind: 'retry'} | {kind: 'deadline'} | {kind: 'abort'}
 
@@ -118,6 +124,7 @@ export function errorText(error: unknown): string {
 export class PlanWatch {
   end?: PlanEnd
   private readonly inbox = new Inbox<Item>()
+  private executionId?: string
 
   constructor(private readonly options: WatchOptions) {}
 
@@ -145,6 +152,8 @@ export class PlanWatch {
     let started = false
     let lastHeardAt = 0
     let lastPingAt: number | undefined
+    let quietReconnects = 0
+    const seen = new Set<string>()
 
     const drop = () => {
       if (ticker !== undefined) t.clearInterval(ticker)
@@ -159,7 +168,7 @@ export class PlanWatch {
       ended = false
       open = false
       lastPingAt = undefined
-      socket = await o.connect(await o.headers(), (item) => push({...item, serial: mine}))
+      socket = await o.connect(await o.headers(), (item) => push({...item, serial: mine}), {executionId: this.executionId})
     }
     const reconnectLater = (problem: string) => {
       drop()
@@ -202,7 +211,10 @@ export class PlanWatch {
             if (!started) {
               started = true
               const first = await o.onFirstOpen?.()
-              if (first) yield first
+              if (first) {
+                if (typeof first.executionId === 'string') this.executionId = first.executionId
+                yield first
+              }
             }
             break
           }
@@ -232,6 +244,20 @@ export class PlanWatch {
               break
             }
             if (event.type === 'PONG') break
+            if (typeof event.executionId === 'string') {
+              if (this.executionId === undefined) this.executionId = event.executionId
+              else if (event.executionId !== this.executionId) {
+                // This connection follows another run (a server following the plan's latest
+                // one): ask for ours at once, a few times at most.
+                if (quietReconnects++ < 3) {
+                  drop()
+                  await connect()
+                }
+                break
+              }
+            }
+            if (seen.has(item.data)) break
+            if (seen.size < MAX_REMEMBERED) seen.add(item.data)
             yield event
             if (event.type === 'PLAN_COMPLETED' || event.type === 'PLAN_FAILED') {
               this.end = event.type === 'PLAN_COMPLETED' ? {kind: 'completed', event} : {kind: 'failed', event}

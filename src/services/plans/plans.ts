@@ -36,12 +36,12 @@ export function planStreamUrl(apiUrl: string, id: string): URL {
 const MAX_MESSAGE_BYTES = 1024 * 1024
 
 /** A Connector over the `ws` package, loaded only when a plan is watched. */
-export async function wsConnector(ctx: Context, url: URL): Promise<Connector> {
+export async function wsConnector(ctx: Context, base: URL): Promise<Connector> {
   const {default: WebSocket} = await import('ws')
   const settings = await ctx.settings()
-  const httpForm = new URL(url.href.replace(/^ws/, 'http'))
+  const httpForm = new URL(base.href.replace(/^ws/, 'http'))
   // Through a proxy a WebSocket needs a CONNECT tunnel: done for wss; loopback never goes through one.
-  const proxy = url.protocol === 'wss:' && !isLoopbackHost(url.hostname) ? proxyFor(httpForm, ctx.env) : undefined
+  const proxy = base.protocol === 'wss:' && !isLoopbackHost(base.hostname) ? proxyFor(httpForm, ctx.env) : undefined
   let agent: import('node:https').Agent | undefined
   if (proxy) {
     const {HttpsProxyAgent} = await import('hpagent')
@@ -56,7 +56,9 @@ export async function wsConnector(ctx: Context, url: URL): Promise<Connector> {
       throw new UsageError(`cannot read --ca-file ${settings.caFile}: ${(error as Error).message}`)
     }
   }
-  return async (headers, sink) => {
+  return async (headers, sink, target) => {
+    const url = new URL(base)
+    if (target.executionId) url.searchParams.set('executionId', target.executionId)
     ctx.trace(`→ GET ${url.href} (WebSocket upgrade) ${headers['x-request-id'] ?? ''}`)
     // closeTimeout (ws ≥ 8.18, not in its types yet): a server that never answers our close
     // frame would otherwise hold the finished command for 30 s.

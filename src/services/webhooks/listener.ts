@@ -20,9 +20,11 @@ export interface ReceivedDelivery {
   receivedAt: string
   method: string
   path: string
-  /** From the body (`id`) or the X-Webhook-Id header, when present. */
-  id?: string
-  /** From the body (`type` / `event_type` / `event`) or the X-Webhook-Event header. */
+  /** The X-Webhook-Id header: the delivery, as `webhooks deliveries` and `webhooks retry` name it. */
+  deliveryId?: string
+  /** The body's `id`: the event delivered. */
+  eventId?: string
+  /** The X-Webhook-Event header, else the body's `type` / `event_type` / `event`. */
   type?: string
   signature: 'valid' | 'invalid' | 'unverified'
   reason?: string
@@ -212,8 +214,9 @@ export class WebhookListener {
       receivedAt,
       method: 'POST',
       path: req.url ?? '/',
-      id: pick(body, 'id') ?? header(req, 'x-webhook-id'),
-      type: pick(body, 'type', 'event_type', 'event') ?? header(req, 'x-webhook-event'),
+      deliveryId: header(req, 'x-webhook-id'),
+      eventId: pick(body, 'id'),
+      type: header(req, 'x-webhook-event') ?? pick(body, 'type', 'event_type', 'event'),
       signature: 'unverified',
       ...(timestamp !== undefined ? {timestamp} : {}),
       response: 200,
@@ -302,5 +305,5 @@ export function deliveryLine(event: ReceivedDelivery, paint: Paint = (t) => t): 
       ? paint(`→ forward failed: ${event.forward.error}`, 'red')
       : `→ ${event.forward.status} from ${event.forward.url} (${event.forward.durationMs} ms)`
     : ''
-  return [event.receivedAt, event.type ?? '-', event.id ?? '-', check, `answered ${event.response}`, forward].filter(Boolean).join('  ')
+  return [event.receivedAt, event.type ?? '-', event.deliveryId ?? event.eventId ?? '-', check, `answered ${event.response}`, forward].filter(Boolean).join('  ')
 }

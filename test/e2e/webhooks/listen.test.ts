@@ -64,7 +64,7 @@ describe('webhooks listen', () => {
     assert.match(l.url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'a loopback receiver')
     const body = '{"id":"evt_1","type":"order.created","data":{"amount":42}}'
     const ts = now()
-    const good = await deliver(l.url, body, {'x-webhook-timestamp': ts, 'x-webhook-signature': sign(ts, body)})
+    const good = await deliver(l.url, body, {'x-webhook-timestamp': ts, 'x-webhook-signature': sign(ts, body), 'x-webhook-id': 'dlv_1', 'x-webhook-event': 'order.created'})
     assert.equal(good.status, 200)
     const forged = await deliver(l.url, body, {'x-webhook-timestamp': ts, 'x-webhook-signature': sign(ts, body, 'whsec_wrong')})
     assert.equal(forged.status, 400)
@@ -74,10 +74,10 @@ describe('webhooks listen', () => {
     assert.equal(stale.status, 400)
     assert.equal(await l.exit, 0)
     const events = l.stdout().trim().split('\n').map((line) => JSON.parse(line))
-    assert.deepEqual(events.map((e) => [e.id, e.type, e.signature, e.response]), [
-      ['evt_1', 'order.created', 'valid', 200],
-      ['evt_1', 'order.created', 'invalid', 400],
-      ['evt_3', 'order.paid', 'invalid', 400],
+    assert.deepEqual(events.map((e) => [e.deliveryId, e.eventId, e.type, e.signature, e.response]), [
+      ['dlv_1', 'evt_1', 'order.created', 'valid', 200],
+      [undefined, 'evt_1', 'order.created', 'invalid', 400],
+      [undefined, 'evt_3', 'order.paid', 'invalid', 400],
     ])
     assert.match(events[2].reason, /stale timestamp: 90\d s old/)
     assert.deepEqual(events[0].body, JSON.parse(body))

@@ -46,6 +46,7 @@ const settle = async () => {
 
 interface FakeSocket {
   headers: Record<string, string>
+  executionId?: string
   sent: string[]
   closed: 'no' | 'close' | 'terminate'
   emit: (item: SocketItem) => void
@@ -65,8 +66,8 @@ function harness(extra: Partial<ConstructorParameters<typeof PlanWatch>[0]> = {}
     maxWaitMs: 3_600_000,
     random: () => 0.5,
     headers: async () => ({authorization: `Bearer ${token}`}),
-    connect: async (headers, sink) => {
-      const socket: FakeSocket = {headers, sent: [], closed: 'no', emit: sink}
+    connect: async (headers, sink, target) => {
+      const socket: FakeSocket = {headers, executionId: target.executionId, sent: [], closed: 'no', emit: sink}
       sockets.push(socket)
       return {send: (d) => void socket.sent.push(d), close: () => void (socket.closed = 'close'), terminate: () => void (socket.closed = 'terminate')}
     },
@@ -259,5 +260,50 @@ describe('plan stream', () => {
     await h.done
     assert.equal(calls, 1)
     assert.deepEqual(h.events.map((e) => e.type), ['EXECUTION_STARTED', 'STEP_STARTED', 'PLAN_COMPLETED'])
+  })
+
+  test('a replay of an older run is dropped and our execution asked for at once; a replay of ours is not repeated', async () => {
+    const h = harness({onFirstOpen: async () => ({type: 'EXECUTION_STARTED', executionId: 'exe_new'})})
+    await settle()
+    assert.equal(h.sockets[0].executionId, undefined, 'before the start no execution is known')
+    const s0 = h.sockets[0]
+    s0.emit({kind: 'open'})
+    // A server following the plan's latest run replays the previous one.
+    s0.emit(msg({type: 'STEP_STARTED', step: 'a', executionId: 'exe_old', timestamp: 't0'}))
+    s0.emit(msg({type: 'PLAN_COMPLETED', status: 'SUCCESS', executionId: 'exe_old', timestamp: 't1'}))
+    await settle()
+    assert.equal(h.sockets.length, 2, 'reconnected at once, no backoff')
+    assert.equal(s0.closed, 'terminate')
+    assert.equal(h.sockets[1].executionId, 'exe_new', 'asks for our execution')
+    assert.deepEqual(h.notes, [], 'quietly')
+    const s1 = h.sockets[1]
+    s1.emit({kind: 'open'})
+    s1.emit(msg({type: 'STEP_STARTED', step: 'a', executionId: 'exe_new', timestamp: 't2'}))
+    s1.emit({kind: 'close', code: 1006, reason: ''})
+    await settle()
+    await h.clock.advance(1000)
+    const s2 = h.sockets[2]
+    assert.equal(s2.executionId, 'exe_new')
+    s2.emit({kind: 'open'})
+    // This server replays our run from its start: what was shown is not shown again.
+    s2.emit(msg({type: 'STEP_STARTED', step: 'a', executionId: 'exe_new', timestamp: 't2'}))
+    s2.emit(msg({type: 'STEP_COMPLETED', step: 'a', executionId: 'exe_new', timestamp: 't3'}))
+    s2.emit(msg({type: 'PLAN_COMPLETED', status: 'SUCCESS', executionId: 'exe_new', timestamp: 't4'}))
+    await h.done
+    assert.deepEqual(h.events.map((e) => `${e.type}`), ['EXECUTION_STARTED', 'STEP_STARTED', 'STEP_COMPLETED', 'PLAN_COMPLETED'])
+    assert.equal(h.watch.outcome(), undefined)
+  })
+
+  test('plans watch pins the execution of the first message it sees', async () => {
+    const h = harness()
+    await settle()
+    h.sockets[0].emit({kind: 'open'})
+    h.sockets[0].emit(msg({type: 'STEP_STARTED', step: 'a', executionId: 'exe_7'}))
+    h.sockets[0].emit({kind: 'close', code: 1001, reason: ''})
+    await settle()
+    await h.clock.advance(1000)
+    assert.equal(h.sockets[1].executionId, 'exe_7')
+    h.controller.abort()
+    await h.done
   })
 })
