@@ -139,7 +139,8 @@ export async function watchPlan(ctx: Context, id: string, options: WatchPlanOpti
 /** The human line for stdout: only how the plan ended (progress goes to stderr). */
 export function planEndLine(id: string, event: PlanEvent): string | undefined {
   if (event.type === 'PLAN_COMPLETED') {
-    const artifacts = Array.isArray(event.artifacts) ? event.artifacts.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))) : []
+    const name = (a: unknown) => (typeof a === 'string' ? a : typeof (a as {name?: unknown})?.name === 'string' ? (a as {name: string}).name : JSON.stringify(a))
+    const artifacts = Array.isArray(event.artifacts) ? event.artifacts.map(name) : []
     return `plan ${id} completed: ${String(event.status ?? 'SUCCESS')}${artifacts.length > 0 ? ` — artifacts: ${artifacts.join(', ')}` : ''}`
   }
   if (event.type === 'PLAN_FAILED') {

@@ -68,7 +68,7 @@ function rows(io: IO, table: Array<[string, string, string]>): string {
 /** The per-item report: retried / skipped with the reason / failed with the error / not started. */
 export function retryReportText(io: IO, report: RetryReport): string {
   const table: Array<[string, string, string]> = [
-    ...report.retried.map((r): [string, string, string] => ['retried', r.id, [r.attempts !== undefined ? `attempt ${r.attempts}` : '', r.queued_at ? `queued ${r.queued_at}` : ''].filter(Boolean).join(', ')]),
+    ...report.retried.map((r): [string, string, string] => ['retried', r.id, [r.queued_at ? `queued ${r.queued_at}` : 'queued', r.attempts !== undefined ? `after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}` : ''].filter(Boolean).join(' ')]),
     ...report.skipped.map((s): [string, string, string] => ['skipped', s.id, s.reason]),
     ...report.failed.map((f): [string, string, string] => ['failed', f.id, `${f.error}${f.requestId ? ` (request ${f.requestId})` : ''}`]),
     ...report.notStarted.map((id): [string, string, string] => ['not started', id, '']),

@@ -118,7 +118,7 @@ describe('webhooks retry', () => {
     const r = await runInProcess(['webhooks', 'retry', 'd1', 'd2'], env())
     assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(r.stdout.trim().split('\n'), [
-      'retried\td1\tattempt 6, queued 2025-12-03T10:00:00Z',
+      'retried\td1\tqueued 2025-12-03T10:00:00Z after 6 attempts',
       'skipped\td2\talready retried by an earlier run (the server replayed its answer)',
     ])
   })

@@ -135,11 +135,11 @@ describe('plans', () => {
   test('watch: PONGs are not events; human stdout is how the plan ended', async () => {
     srv.scripts.set('plan_quiet', (ws) => {
       send(ws, {type: 'PONG'})
-      send(ws, {type: 'PLAN_COMPLETED', status: 'SUCCESS', artifacts: []})
+      send(ws, {type: 'PLAN_COMPLETED', status: 'SUCCESS', artifacts: [{name: 'a.csv', url: '/artifacts/a.csv'}, 'b.json']})
     })
     const r = await runCli(['plans', 'watch', 'plan_quiet'], {env})
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.stdout, 'plan plan_quiet completed: SUCCESS\n')
+    assert.equal(r.stdout, 'plan plan_quiet completed: SUCCESS — artifacts: a.csv, b.json\n')
   })
 
   test('a refused token on the upgrade is exit 3; an unknown plan exit 4; no end within --timeout exit 7', async () => {
