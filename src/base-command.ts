@@ -51,6 +51,8 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
 
   protected flags!: FlagsOf<T>
   protected args!: ArgsOf<T>
+  /** Every positional argument, for commands that take many (`static strict = false`). */
+  protected argvList: string[] = []
   protected ctx!: Context
   private readonly abort = new AbortController()
   private readonly spinners = new Set<Spinner>()
@@ -80,7 +82,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
     await super.init()
     process.on('SIGINT', this.onSigint)
     process.on('SIGTERM', this.onSigint)
-    const {flags, args} = await this.parse({
+    const {flags, args, argv} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as typeof BflyCommand).baseFlags,
       args: this.ctor.args,
@@ -88,6 +90,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
     })
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
+    this.argvList = (argv as unknown[]).map(String)
     const io = new IO(processStreams.current(), process.env, {noColor: Boolean((flags as GlobalFlags)['no-color'])})
     this.ctx = new Context({
       io,
@@ -111,7 +114,9 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
       columns: typeof flags.columns === 'string' ? flags.columns.split(',').map((c) => c.trim()).filter(Boolean) : undefined,
       signal: this.signal,
     })
-    if (this.signal.aborted) throw new Interrupted()
+    const outcome = result ? result.outcome?.() : undefined
+    if (outcome instanceof BflyError) throw outcome
+    if (this.signal.aborted && outcome !== 'complete') throw new Interrupted()
   }
 
   /** A spinner on stderr where a human watches; stopped automatically when the command ends. */

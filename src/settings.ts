@@ -101,7 +101,15 @@ export class ProfileStore {
   private constructor(private readonly conf: {get(key: string): unknown; set(key: string, value: unknown): void; delete(key: string): void; path: string; store: unknown}) {}
 
   static async open(configDir: string): Promise<ProfileStore> {
+    const signals = ['SIGINT', 'SIGTERM'] as const
+    const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]))
     const {default: Conf} = await import('conf')
+    // conf's writer (atomically → when-exit) hooks SIGINT/SIGTERM at import and re-raises the
+    // signal after its cleanup: the base command would take that echo for a second Ctrl-C and
+    // exit at once, losing the report of what finished. Its 'exit' hook (the cleanup) stays.
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.off(signal, listener)
+    }
     const conf = new Conf<ConfigShape>({
       cwd: configDir,
       configName: 'config',

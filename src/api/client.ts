@@ -31,6 +31,11 @@ export interface RequestSpec {
   auth?: boolean
   /** Return any status and the raw body instead of decoding/throwing (`bfly api`). */
   raw?: boolean
+  /**
+   * What cancels this request; default: the invocation's Ctrl-C signal. `null` lets it finish:
+   * a bulk operation stops starting new items on Ctrl-C but lets the in-flight ones complete.
+   */
+  signal?: AbortSignal | null
 }
 
 export interface Meta {
@@ -70,6 +75,7 @@ interface Attempts {
   fatal?: BflyError
   retryAfterTooLongMs?: number
   lastDelayMs?: number
+  signal?: AbortSignal
 }
 
 export interface ClientDeps {
@@ -210,7 +216,7 @@ export class ApiClient {
               const wait = await this.deps.bucket.take(st.host, st.apiClass, maxWait)
               if (wait > 0) {
                 ctx.trace(`${st.apiClass} budget: waiting ${formatDuration(wait)} before ${st.requestId}`)
-                await this.sleep(wait, ctx.signal)
+                await this.sleep(wait, st.signal)
               }
               // Redirects pass through here too: credentials only ever go to the API origin.
               const target = options.url instanceof URL ? options.url : new URL(String(options.url))
@@ -289,6 +295,7 @@ export class ApiClient {
       startedAt: performance.now(),
       credentials,
       refreshed: false,
+      signal: spec.signal === undefined ? ctx.signal : spec.signal ?? undefined,
     }
     const headers: Record<string, string> = {'x-request-id': st.requestId, ...spec.headers}
     if (spec.idempotencyKey) headers['idempotency-key'] = spec.idempotencyKey
@@ -307,7 +314,7 @@ export class ApiClient {
         headers,
         body,
         context: {bfly: st},
-        signal: ctx.signal,
+        signal: st.signal,
         throwHttpErrors: !spec.raw,
         ...(spec.raw ? {retry: {limit: 0}} : {}),
         ...(agent ? {agent} : {}),
@@ -343,7 +350,7 @@ export class ApiClient {
   private translate(error: RequestError, st: Attempts, url: URL): BflyError {
     if (st.fatal) return st.fatal
     if (error instanceof BflyError) return error
-    if (this.ctx.signal.aborted || error.name === 'AbortError' || error.name === 'CancelError') {
+    if (st.signal?.aborted || error.name === 'AbortError' || error.name === 'CancelError') {
       return new Interrupted(`interrupted: ${st.method} ${url.pathname} did not finish`)
     }
     const cause = error.cause

@@ -3,7 +3,7 @@
 // table buffers (a human is reading it).
 import {Interrupted, UsageError} from '../errors.js'
 import type {IO} from './io.js'
-import type {Column, CommandResult, ListResult, ObjectResult} from './result.js'
+import type {Column, CommandResult, ListResult, ObjectResult, StreamResult} from './result.js'
 
 export interface RenderOptions {
   json: boolean
@@ -113,6 +113,17 @@ async function renderObject(io: IO, result: ObjectResult, options: RenderOptions
   await io.out(JSON.stringify(result.data, null, 2) + '\n')
 }
 
+async function renderStream(io: IO, result: StreamResult, options: RenderOptions): Promise<void> {
+  for await (const event of result.events) {
+    if (options.json || options.ndjson) {
+      await io.out(JSON.stringify(event) + '\n')
+    } else {
+      const line = result.line(event)
+      if (line !== undefined) await io.out(line.endsWith('\n') ? line : line + '\n')
+    }
+  }
+}
+
 export async function render(io: IO, result: CommandResult, options: RenderOptions): Promise<void> {
   if (!result) return
   switch (result.kind) {
@@ -120,6 +131,8 @@ export async function render(io: IO, result: CommandResult, options: RenderOptio
       return renderList(io, result, options)
     case 'object':
       return renderObject(io, result, options)
+    case 'stream':
+      return renderStream(io, result, options)
     case 'text':
       if (options.json) await io.out(JSON.stringify(result.json ?? {text: result.text}, null, 2) + '\n')
       else await io.out(result.text.endsWith('\n') ? result.text : result.text + '\n')

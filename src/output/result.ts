@@ -1,5 +1,17 @@
 // What commands return; the base command renders it (table on a terminal, TSV in a pipe,
 // JSON with --json, NDJSON with --ndjson). Commands never print data themselves.
+import type {BflyError} from '../errors.js'
+
+/**
+ * Decided once the data is out. An error to exit with after printing what it is about (a failed
+ * check → 8, a partial bulk operation → 9, an interruption with its report → 130), or
+ * 'complete' when Ctrl-C is the expected way to stop (a listener), so it exits 0.
+ */
+export type Outcome = () => BflyError | 'complete' | undefined
+
+interface Settled {
+  outcome?: Outcome
+}
 
 export interface Column<T = any> {
   key: string
@@ -11,7 +23,7 @@ export interface Column<T = any> {
   paint?: (value: string) => 'red' | 'green' | 'yellow' | 'dim' | undefined
 }
 
-export interface ListResult<T = any> {
+export interface ListResult<T = any> extends Settled {
   kind: 'list'
   items: AsyncIterable<T> | Iterable<T>
   columns: Column<T>[]
@@ -21,7 +33,7 @@ export interface ListResult<T = any> {
   progress?: () => string
 }
 
-export interface ObjectResult<T = any> {
+export interface ObjectResult<T = any> extends Settled {
   kind: 'object'
   data: T
   /** Key/value rows for humans; without them, humans get indented JSON. */
@@ -30,14 +42,24 @@ export interface ObjectResult<T = any> {
   human?: (data: T) => string
 }
 
-export interface TextResult {
+export interface TextResult extends Settled {
   kind: 'text'
   text: string
   /** What --json prints instead of the text. */
   json?: unknown
 }
 
-export type CommandResult = ListResult | ObjectResult | TextResult | void
+/**
+ * Live events (a listener, a watched stream): written as they happen, one JSON object per line
+ * with --json or --ndjson, else the human line of each event (none when `line` returns undefined).
+ */
+export interface StreamResult<T = any> extends Settled {
+  kind: 'stream'
+  events: AsyncIterable<T>
+  line: (event: T) => string | undefined
+}
+
+export type CommandResult = ListResult | ObjectResult | TextResult | StreamResult | void
 
 export const list = <T>(items: AsyncIterable<T> | Iterable<T>, columns: Column<T>[], extra: Partial<ListResult<T>> = {}): ListResult<T> => ({
   kind: 'list',
@@ -48,4 +70,11 @@ export const list = <T>(items: AsyncIterable<T> | Iterable<T>, columns: Column<T
 
 export const object = <T>(data: T, extra: Partial<ObjectResult<T>> = {}): ObjectResult<T> => ({kind: 'object', data, ...extra})
 
-export const text = (value: string, json?: unknown): TextResult => ({kind: 'text', text: value, json})
+export const text = (value: string, json?: unknown, extra: Partial<TextResult> = {}): TextResult => ({kind: 'text', text: value, json, ...extra})
+
+export const stream = <T>(events: AsyncIterable<T>, line: StreamResult<T>['line'], extra: Partial<StreamResult<T>> = {}): StreamResult<T> => ({
+  kind: 'stream',
+  events,
+  line,
+  ...extra,
+})

@@ -16,3 +16,12 @@ export function scopeId(id: string): string {
 
 /** An id as one percent-encoded path segment. */
 export const segment = (id: string) => encodeURIComponent(id)
+
+/**
+ * Ids the contract leaves opaque (webhook, delivery, plan ids, integration names): checked for
+ * what cannot be right (empty, whitespace, control characters, absurd length) before anything is sent.
+ */
+export function opaqueId(kind: string, id: string): string {
+  if (!/^[\x21-\x7E]{1,255}$/.test(id)) throw new UsageError(`invalid ${kind} "${id}": 1-255 visible ASCII characters, no spaces`)
+  return id
+}
