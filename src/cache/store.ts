@@ -36,6 +36,7 @@ export interface CacheEntry {
 export type NewEntry = Omit<CacheEntry, 'accessedAt' | 'size'>
 
 export interface EntrySummary {
+  key: string
   host: string
   url: string
   status: number
@@ -294,8 +295,9 @@ export class CacheStore {
   }
 
   list(): EntrySummary[] {
-    const rows = this.statement('SELECT host, url, status, size, headers, request_time, response_time, accessed_at FROM entries ORDER BY accessed_at DESC').all() as unknown as Row[]
+    const rows = this.statement('SELECT key, host, url, status, size, headers, request_time, response_time, accessed_at FROM entries ORDER BY accessed_at DESC').all() as unknown as Row[]
     return rows.map((r) => ({
+      key: r.key,
       host: r.host,
       url: r.url,
       status: r.status,
