@@ -10,7 +10,7 @@ import type {Headers} from './freshness.js'
 
 export const CACHE_FILE = 'http-cache.sqlite'
 export const DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-const SCHEMA_VERSION = 1
+const SCHEMA_VERSION = 2
 
 export interface CacheEntry {
   key: string
@@ -83,9 +83,11 @@ const SCHEMA = `
     request_time INTEGER NOT NULL,
     response_time INTEGER NOT NULL,
     accessed_at INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    body BLOB NOT NULL
+    size INTEGER NOT NULL
   );
+  -- Bodies apart: SQLite rewrites a whole record when one column changes, and the use time
+  -- (every read) and the headers (every 304) change often while the body does not.
+  CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, body BLOB NOT NULL);
   CREATE INDEX IF NOT EXISTS entries_by_path ON entries(host, path);
   CREATE INDEX IF NOT EXISTS entries_by_use ON entries(accessed_at);
   -- The running total the size bound is checked against, kept by the same statements
@@ -97,6 +99,7 @@ const SCHEMA = `
   END;
   CREATE TRIGGER IF NOT EXISTS entries_delete AFTER DELETE ON entries BEGIN
     UPDATE totals SET bytes = bytes - old.size, entries = entries - 1 WHERE id = 1;
+    DELETE FROM bodies WHERE key = old.key;
   END;
   CREATE TRIGGER IF NOT EXISTS entries_update AFTER UPDATE OF size ON entries BEGIN
     UPDATE totals SET bytes = bytes - old.size + new.size WHERE id = 1;
@@ -147,7 +150,7 @@ export class CacheStore {
             const current = (db.prepare('PRAGMA user_version').get() as {user_version: number}).user_version
             if (current !== SCHEMA_VERSION) {
               // An older or newer layout: a cache may always be dropped.
-              db.exec('DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS totals')
+              db.exec('DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS bodies; DROP TABLE IF EXISTS totals')
               db.exec(SCHEMA)
               db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
             }
@@ -198,7 +201,7 @@ export class CacheStore {
 
   /** The entry, marked as just used (least recently used entries are evicted first). */
   get(key: string): CacheEntry | undefined {
-    const row = this.statement('SELECT * FROM entries WHERE key = ?').get(key) as Row | undefined
+    const row = this.statement('SELECT entries.*, bodies.body FROM entries JOIN bodies USING (key) WHERE key = ?').get(key) as Row | undefined
     if (!row) return undefined
     const now = this.now()
     this.statement('UPDATE entries SET accessed_at = ? WHERE key = ?').run(now, key)
@@ -230,12 +233,13 @@ export class CacheStore {
     }
     const now = this.now()
     this.transaction(() => {
-      this.statement(`INSERT INTO entries (key, partition, host, path, url, status, headers, vary, request_time, response_time, accessed_at, size, body)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      this.statement(`INSERT INTO entries (key, partition, host, path, url, status, headers, vary, request_time, response_time, accessed_at, size)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(key) DO UPDATE SET status = excluded.status, headers = excluded.headers, vary = excluded.vary,
           request_time = excluded.request_time, response_time = excluded.response_time, accessed_at = excluded.accessed_at,
-          size = excluded.size, body = excluded.body`)
-        .run(entry.key, entry.partition, entry.host, entry.path, entry.url, entry.status, headers, vary, entry.requestTime, entry.responseTime, now, size, entry.body)
+          size = excluded.size`)
+        .run(entry.key, entry.partition, entry.host, entry.path, entry.url, entry.status, headers, vary, entry.requestTime, entry.responseTime, now, size)
+      this.statement('INSERT INTO bodies (key, body) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET body = excluded.body').run(entry.key, entry.body)
       this.evict(entry.key)
     })
     return true

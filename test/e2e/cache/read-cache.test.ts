@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, beforeEach, describe, test} from 'node:test'
+import {describe, test, type TestContext} from 'node:test'
 import {CacheStore} from '../../../dist/cache/store.js'
 import {envelope, errorBody, type Handler, json, startServer, type TestServer} from '../../helpers/api-server.ts'
 import {BIN, cleanEnv, runCli, tempConfigDir} from '../../helpers/cli.ts'
@@ -27,19 +27,17 @@ function cacheFile(configDir: string, profile = 'default'): string {
   return join(configDir, 'state', profile, 'http-cache.sqlite')
 }
 
-describe('read cache', () => {
-  let server: TestServer
-  let env: Record<string, string>
-  let configDir: string
-  // A server per test: handlers a test queued but never used must not answer the next one.
-  beforeEach(async () => {
-    server = await startServer()
-    configDir = tempConfigDir()
-    env = {BFLY_CONFIG_DIR: configDir, BFLY_API_URL: server.url, BFLY_TOKEN: TOKEN}
-  })
-  afterEach(() => server.close())
+/** A server and a config dir per test: tests run two at a time, and handlers a test queued but never used must not answer another. */
+async function setup(t: TestContext): Promise<{server: TestServer; env: Record<string, string>; configDir: string}> {
+  const server = await startServer()
+  t.after(() => server.close())
+  const configDir = tempConfigDir()
+  return {server, configDir, env: {BFLY_CONFIG_DIR: configDir, BFLY_API_URL: server.url, BFLY_TOKEN: TOKEN}}
+}
 
-  test('revalidates with If-None-Match and uses the 304: same output, no body sent', async () => {
+describe('read cache', {concurrency: 2}, () => {
+  test('revalidates with If-None-Match and uses the 304: same output, no body sent', async (t) => {
+    const {server, env, configDir} = await setup(t)
     server.queue(withEtag('"v3"'), withEtag('"v3"'))
     const first = await runCli(['capsules', 'get', 'cap_1', '--json'], {env})
     assert.equal(first.code, 0, first.stderr)
@@ -52,7 +50,8 @@ describe('read cache', () => {
     assert.equal(second.stderr, '')
   })
 
-  test('Last-Modified revalidates with If-Modified-Since', async () => {
+  test('Last-Modified revalidates with If-Modified-Since', async (t) => {
+    const {server, env, configDir} = await setup(t)
     const lastModified = 'Tue, 02 Dec 2025 10:00:00 GMT'
     server.queue(json(200, envelope(capsule), {'last-modified': lastModified}), (_req, res) => {
       res.writeHead(304)
@@ -65,7 +64,8 @@ describe('read cache', () => {
     assert.equal(server.requests[1].headers['if-modified-since'], lastModified)
   })
 
-  test('fresh by the server\'s max-age or within --max-age: no request; no-store: never kept', async () => {
+  test('fresh by the server\'s max-age or within --max-age: no request; no-store: never kept', async (t) => {
+    const {server, env, configDir} = await setup(t)
     server.queue(json(200, envelope(capsule), {'cache-control': 'private, max-age=300'}))
     assert.equal((await runCli(['capsules', 'get', 'cap_1'], {env})).code, 0)
     const hit = await runCli(['capsules', 'get', 'cap_1', '--json'], {env})
@@ -92,7 +92,8 @@ describe('read cache', () => {
     assert.equal(server.requests[1].headers['if-none-match'], undefined)
   })
 
-  test('circuit open + --stale-if-error prints the cached capsule and a warning with its age, exit 0; without the flag exit 6', async () => {
+  test('circuit open + --stale-if-error prints the cached capsule and a warning with its age, exit 0; without the flag exit 6', async (t) => {
+    const {server, env, configDir} = await setup(t)
     assert.equal((await runCli(['config', 'set', 'circuit-failure-threshold', '1'], {env})).code, 0)
     server.queue(withEtag('"v3"'))
     assert.equal((await runCli(['capsules', 'get', 'cap_1'], {env})).code, 0)
@@ -127,7 +128,8 @@ describe('read cache', () => {
     assert.equal(tooOld.code, 6, 'older than the window: the error stands')
   })
 
-  test('5xx after the retries, and the profile setting fallback=cache, answer from the cache', async () => {
+  test('5xx after the retries, and the profile setting fallback=cache, answer from the cache', async (t) => {
+    const {server, env, configDir} = await setup(t)
     // Eight failures in a row would open the circuit; this test is about the 5xx path.
     assert.equal((await runCli(['config', 'set', 'circuit-failure-threshold', '100'], {env})).code, 0)
     server.queue(withEtag('"v3"'))
@@ -149,7 +151,8 @@ describe('read cache', () => {
     assert.equal(healthy.stderr, '', 'no warning when the API answers')
   })
 
-  test('the network down: --stale-if-error answers; `bfly api` GETs are cached too', async () => {
+  test('the network down: --stale-if-error answers; `bfly api` GETs are cached too', async (t) => {
+    const {server, env, configDir} = await setup(t)
     const gone = await startServer()
     const e = {...env, BFLY_API_URL: gone.url}
     gone.queue(json(200, {integrations: [{name: 'GitHubAPI', status: 'healthy'}]}, {etag: '"i1"'}))
@@ -163,7 +166,8 @@ describe('read cache', () => {
     assert.equal(without.code, 7)
   })
 
-  test('a successful write invalidates the cached get and list of that resource', async () => {
+  test('a successful write invalidates the cached get and list of that resource', async (t) => {
+    const {server, env, configDir} = await setup(t)
     server.queue(withEtag('"c1"'), withEtag('"l1"', [capsule]))
     assert.equal((await runCli(['capsules', 'get', 'cap_1'], {env})).code, 0)
     assert.equal((await runCli(['api', '/api/v1/capsules?scopeId=rim:entity:finance:EURUSD'], {env})).code, 0)
@@ -181,7 +185,8 @@ describe('read cache', () => {
     assert.equal(server.requests[1].headers['if-none-match'], undefined, 'the list entry went')
   })
 
-  test('another BFLY_TOKEN never sees the first one\'s answers; nothing secret is in the cache files', async () => {
+  test('another BFLY_TOKEN never sees the first one\'s answers; nothing secret is in the cache files', async (t) => {
+    const {server, env, configDir} = await setup(t)
     server.queue(withEtag('"v3"'), withEtag('"v3"'))
     assert.equal((await runCli(['capsules', 'get', 'cap_1'], {env})).code, 0)
     const bob = await runCli(['capsules', 'get', 'cap_1', '--max-age', '1h'], {env: {...env, BFLY_TOKEN: 'token-of-bob-456789'}})
@@ -194,7 +199,8 @@ describe('read cache', () => {
     for (const secret of [TOKEN, 'token-of-bob-456789']) assert.ok(!bytes.includes(secret), 'no token in the cache')
   })
 
-  test('after a 401 the stored answer is gone: no fallback serves it', async () => {
+  test('after a 401 the stored answer is gone: no fallback serves it', async (t) => {
+    const {server, env, configDir} = await setup(t)
     server.queue(withEtag('"v3"'))
     assert.equal((await runCli(['capsules', 'get', 'cap_1'], {env})).code, 0)
     server.queue(json(401, errorBody('UNAUTHORIZED', 'token revoked')))
@@ -205,7 +211,8 @@ describe('read cache', () => {
     assert.doesNotMatch(r.stderr, /served from cache/)
   })
 
-  test('cache status shows size and entries; cache clear empties it', async () => {
+  test('cache status shows size and entries; cache clear empties it', async (t) => {
+    const {server, env, configDir} = await setup(t)
     server.queue(withEtag('"v3"'))
     assert.equal((await runCli(['capsules', 'get', 'cap_1'], {env})).code, 0)
     const status = await runCli(['cache', 'status', '--json'], {env})
@@ -225,7 +232,25 @@ describe('read cache', () => {
     assert.equal(JSON.parse((await runCli(['cache', 'status', '--json'], {env})).stdout).entries, 0)
   })
 
-  test('a bfly process killed (-9) while it writes leaves a readable cache', async () => {
+  test('concurrent bfly processes share one cache file', async (t) => {
+    const {server, env, configDir} = await setup(t)
+    server.fallback = (req, res) => withEtag(`"${req.url}"`, {...capsule, id: req.url.split('/').at(-1)})(req, res)
+    const ids = ['cap_a', 'cap_b', 'cap_c', 'cap_a', 'cap_b', 'cap_d']
+    const results = await Promise.all(ids.map((id) => runCli(['capsules', 'get', id, '--json'], {env})))
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(JSON.parse(r.stdout).id, ids[i])
+      assert.equal(r.stderr, '', 'no busy or lock complaints')
+    }
+    const status = JSON.parse((await runCli(['cache', 'status', '--json'], {env})).stdout)
+    assert.equal(status.entries, 4)
+    const store = await CacheStore.open(cacheFile(configDir))
+    assert.equal(store.integrity(), 'ok')
+    store.close()
+  })
+
+  test('a bfly process killed (-9) while it writes leaves a readable cache', async (t) => {
+    const {server, env, configDir} = await setup(t)
     // Big enough that storing it takes tens of milliseconds; the kills land at points from
     // decoding through storing to printing (each run a new id, so each run writes).
     const big = {...capsule, payload: {blob: 'x'.repeat(6 * 1024 * 1024)}}
@@ -236,7 +261,7 @@ describe('read cache', () => {
       res.end(body, () => sent())
     }
     const killed: number[] = []
-    for (const [i, delay] of [10, 25, 40, 55, 70, 90, 120].entries()) {
+    for (const [i, delay] of [15, 35, 55, 80, 120].entries()) {
       const child = spawn(process.execPath, [BIN, 'capsules', 'get', `cap_big${i}`, '--json'], {env: cleanEnv(env), stdio: ['ignore', 'ignore', 'ignore']})
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
       await Promise.race([new Promise<void>((resolve) => (sent = resolve)), exited])
@@ -266,7 +291,8 @@ describe('read cache', () => {
     assert.equal(JSON.parse(after.stdout).id, 'cap_big0')
   })
 
-  test('a crash inside the write transaction leaves no half entry and the old ones intact', async () => {
+  test('a crash inside the write transaction leaves no half entry and the old ones intact', async (t) => {
+    const {server, env, configDir} = await setup(t)
     server.queue(withEtag('"v3"'))
     assert.equal((await runCli(['capsules', 'get', 'cap_1'], {env})).code, 0)
     const path = cacheFile(configDir)
@@ -276,7 +302,8 @@ describe('read cache', () => {
       const db = new DatabaseSync(${JSON.stringify(path)})
       db.exec('PRAGMA busy_timeout = 5000')
       db.exec('BEGIN IMMEDIATE')
-      db.prepare("INSERT INTO entries VALUES ('half', 'p', 'h', '/half', 'u', 200, '{}', '{}', 0, 0, 0, 10, ?)").run(Buffer.alloc(4 << 20))
+      db.exec("INSERT INTO entries VALUES ('half', 'p', 'h', '/half', 'u', 200, '{}', '{}', 0, 0, 0, 10)")
+      db.prepare("INSERT INTO bodies VALUES ('half', ?)").run(Buffer.alloc(4 << 20))
       db.exec("DELETE FROM entries WHERE key <> 'half'")
       process.kill(process.pid, 'SIGKILL')
     `)
