@@ -8,6 +8,7 @@ import {IO, type IOStreams} from './output/io.js'
 import {confirm} from './output/prompt.js'
 import {render} from './output/render.js'
 import type {CommandResult} from './output/result.js'
+import {type Spinner, startSpinner} from './output/spinner.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BflyCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -52,8 +53,15 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
   protected args!: ArgsOf<T>
   protected ctx!: Context
   private readonly abort = new AbortController()
+  private readonly spinners = new Set<Spinner>()
   private sigintCount = 0
+  private lastSignalAt = 0
   private readonly onSigint = () => {
+    // conf's atomic writer (when-exit) re-raises the first signal to itself after its cleanup;
+    // that echo arrives within milliseconds and is not the user's second Ctrl-C.
+    const now = Date.now()
+    if (this.sigintCount > 0 && now - this.lastSignalAt < 250) return
+    this.lastSignalAt = now
     this.sigintCount++
     if (this.sigintCount > 1) process.exit(ExitCode.Interrupted)
     this.abort.abort()
@@ -106,6 +114,14 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
     if (this.signal.aborted) throw new Interrupted()
   }
 
+  /** A spinner on stderr where a human watches; stopped automatically when the command ends. */
+  protected async spinner(text: string): Promise<Spinner> {
+    const spinner = await startSpinner(this.ctx.io, text, {json: this.ctx.json})
+    const tracked: Spinner = {update: spinner.update, stop: (final) => (this.spinners.delete(tracked), spinner.stop(final))}
+    this.spinners.add(tracked)
+    return tracked
+  }
+
   protected async confirm(question: string, what: string): Promise<void> {
     await confirm(this.ctx.io, question, {yes: Boolean((this.flags as {yes?: boolean}).yes), what, signal: this.signal})
   }
@@ -116,6 +132,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
       process.exitCode = error.oclif.exit
       return
     }
+    for (const spinner of [...this.spinners]) spinner.stop()
     const normalized = normalizeError(error)
     const io = this.ctx?.io ?? new IO(processStreams.current(), process.env)
     const json = this.ctx ? this.ctx.json : this.argv.includes('--json')
@@ -125,6 +142,9 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
+    for (const spinner of [...this.spinners]) spinner.stop()
+    // Still listening: a second Ctrl-C exits at once even while this waits.
+    await this.ctx?.finishPending()
     process.off('SIGINT', this.onSigint)
     process.off('SIGTERM', this.onSigint)
     return super.finally(error)

@@ -110,6 +110,13 @@ function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
+/** got has no default timeout: every phase gets one, and --timeout bounds the whole request. */
+export function requestTimeouts(timeoutMs: number | undefined): Options['timeout'] {
+  return timeoutMs === undefined
+    ? {lookup: 10_000, connect: 10_000, secureConnect: 10_000, send: 30_000, response: 30_000, request: 120_000}
+    : {request: timeoutMs}
+}
+
 function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name]
   return Array.isArray(v) ? v[0] : v
@@ -155,10 +162,7 @@ export class ApiClient {
       }
     }
     return this.deps.got.extend({
-      // got has no default timeout: every phase gets one, and --timeout bounds the whole request.
-      timeout: timeoutMs === undefined
-        ? {lookup: 10_000, connect: 10_000, secureConnect: 10_000, send: 30_000, response: 30_000, request: 120_000}
-        : {request: timeoutMs},
+      timeout: requestTimeouts(timeoutMs),
       ...(https ? {https} : {}),
       responseType: 'text',
       throwHttpErrors: true,
@@ -174,7 +178,9 @@ export class ApiClient {
         methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PATCH'],
         statusCodes: [...RETRY_STATUS],
         errorCodes: [...RETRY_CODES],
-        calculateDelay: async ({attemptCount, error, retryAfter}) => {
+        calculateDelay: async ({attemptCount, error, retryAfter, computedValue}) => {
+          // retryWithMergedOptions (the 401 → refresh → retry hook) surfaces as a RetryError: always honoured.
+          if (error.name === 'RetryError') return computedValue
           const st = state(error.options as never)
           if (st.fatal) return 0
           const response = error.response
@@ -319,21 +325,18 @@ export class ApiClient {
     const proxy = proxyFor(url, ctx.env)
     const agent = proxy ? await proxyAgent(url, proxy) : undefined
     let answer: Answer
-    // Ctrl-C cancels the request (and any pending retry). got's own `signal` option is not
-    // used: with a request body it misreports the abort as a server reset under interceptors.
-    const pending = this.got(url, {
-      method,
-      headers,
-      body,
-      context: {bfly: st},
-      throwHttpErrors: !spec.raw,
-      ...(spec.raw ? {retry: {limit: 0}} : {}),
-      ...(agent ? {agent} : {}),
-    } as never) as unknown as Promise<Response<string>> & {cancel(): void}
-    const cancel = () => pending.cancel()
-    ctx.signal.addEventListener('abort', cancel, {once: true})
+    // Ctrl-C aborts the request and any pending retry.
     try {
-      const response = await pending
+      const response = (await this.got(url, {
+        method,
+        headers,
+        body,
+        context: {bfly: st},
+        signal: ctx.signal,
+        throwHttpErrors: !spec.raw,
+        ...(spec.raw ? {retry: {limit: 0}} : {}),
+        ...(agent ? {agent} : {}),
+      } as never)) as Response<string>
       answer = {statusCode: response.statusCode, headers: response.headers, body: response.body, url: response.url}
     } catch (error) {
       const failure = this.translate(error as RequestError, st, url)
@@ -342,8 +345,6 @@ export class ApiClient {
       if (stale) return this.decode<T>(spec, method, url, stale, st.requestId)
       if (read && failure.status !== undefined) read.settle({statusCode: failure.status, headers: {}, body: '', url: url.href})
       throw failure
-    } finally {
-      ctx.signal.removeEventListener('abort', cancel)
     }
     if (read) {
       // `bfly api` gets 5xx back instead of an error; the fallback applies all the same.
@@ -420,7 +421,7 @@ export class ApiClient {
   }
 }
 
-async function proxyAgent(url: URL, proxy: string): Promise<Options['agent']> {
+export async function proxyAgent(url: URL, proxy: string): Promise<Options['agent']> {
   const {HttpProxyAgent, HttpsProxyAgent} = await import('hpagent')
   const common = {proxy, keepAlive: false}
   return url.protocol === 'https:' ? {https: new HttpsProxyAgent(common)} : {http: new HttpProxyAgent(common)}
