@@ -113,6 +113,24 @@ function unreadable(error: unknown): boolean {
   return [11, 26].includes((e?.errcode ?? 0) & 0xff) || /not a database|malformed/i.test(e?.message ?? '')
 }
 
+/**
+ * node:sqlite, without the ExperimentalWarning Node 22 and 23 print when it loads (Node 24
+ * prints none): bfly's stderr belongs to the user. Only that warning is held back, and only
+ * while the module loads.
+ */
+async function loadSqlite(): Promise<typeof import('node:sqlite')> {
+  const emitWarning = process.emitWarning
+  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
+    if (/SQLite is an experimental feature/i.test(typeof warning === 'string' ? warning : warning?.message ?? '')) return
+    return (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest)
+  } as typeof process.emitWarning
+  try {
+    return await import('node:sqlite')
+  } finally {
+    process.emitWarning = emitWarning
+  }
+}
+
 export class CacheStore {
   readonly maxBytes: number
   private readonly now: () => number
@@ -129,7 +147,7 @@ export class CacheStore {
 
   /** Opens (creating when missing) the cache file; a damaged one is replaced by an empty one. */
   static async open(path: string, options: StoreOptions = {}): Promise<CacheStore> {
-    const {DatabaseSync} = await import('node:sqlite')
+    const {DatabaseSync} = await loadSqlite()
     mkdirSync(dirname(path), {recursive: true, mode: 0o700})
     // Created 0600 before SQLite sees it: SQLite gives its -wal and -shm files the same mode.
     closeSync(openSync(path, 'a', 0o600))

@@ -1,7 +1,7 @@
 // The read cache end to end: bin/run.js against a scripted loopback server.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, test, type TestContext} from 'node:test'
 import {CacheStore} from '../../../dist/cache/store.js'
@@ -32,6 +32,7 @@ async function setup(t: TestContext): Promise<{server: TestServer; env: Record<s
   const server = await startServer()
   t.after(() => server.close())
   const configDir = tempConfigDir()
+  t.after(() => rmSync(configDir, {recursive: true, force: true}))
   return {server, configDir, env: {BFLY_CONFIG_DIR: configDir, BFLY_API_URL: server.url, BFLY_TOKEN: TOKEN}}
 }
 
@@ -320,8 +321,9 @@ describe('read cache', {concurrency: 2}, () => {
 })
 
 describe('start-up', () => {
-  test('`bfly --version` loads neither node:sqlite nor got', async () => {
+  test('`bfly --version` loads neither node:sqlite nor got', async (t) => {
     const dir = tempConfigDir()
+    t.after(() => rmSync(dir, {recursive: true, force: true}))
     const hook = join(dir, 'hook.mjs')
     writeFileSync(hook, `
       import {registerHooks} from 'node:module'

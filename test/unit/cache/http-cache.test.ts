@@ -1,18 +1,23 @@
 // The cache as the client drives it, without a network: what is stored, what is refused,
 // what stands in after a failure, and that no secret reaches the file.
 import assert from 'node:assert/strict'
-import {mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe, test} from 'node:test'
+import {after, describe, test} from 'node:test'
 import {ApiError, CircuitOpenError, NetworkError, RateLimitError} from '../../../dist/errors.js'
 import {fallbackCause, HttpCache} from '../../../dist/cache/http-cache.js'
 
 const TOKEN = 'tok-very-secret-0123456789'
+const dirs: string[] = []
+after(() => {
+  for (const dir of dirs) rmSync(dir, {recursive: true, force: true})
+})
 
 function setup(options: {maxAgeMs?: number; staleIfErrorMs?: number} = {}) {
   let t = Date.parse('2025-12-03T10:00:00Z')
   const stateDir = mkdtempSync(join(tmpdir(), 'bfly-http-cache-'))
+  dirs.push(stateDir)
   const notices: Array<{message: string; ageMs: number}> = []
   const traces: string[] = []
   const cache = new HttpCache({

@@ -1,14 +1,21 @@
 // The SQLite store: round trip, least-recently-used eviction under the size bound,
 // invalidation after writes, and recovery from a damaged file. Fake clock throughout.
 import assert from 'node:assert/strict'
-import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe, test} from 'node:test'
+import {after, describe, test} from 'node:test'
 import {invalidatedBy} from '../../../dist/cache/invalidation.js'
 import {CacheStore} from '../../../dist/cache/store.js'
 
-const tmp = () => join(mkdtempSync(join(tmpdir(), 'bfly-cache-')), 'http-cache.sqlite')
+const dirs: string[] = []
+const tmp = () => {
+  dirs.push(mkdtempSync(join(tmpdir(), 'bfly-cache-')))
+  return join(dirs.at(-1)!, 'http-cache.sqlite')
+}
+after(() => {
+  for (const dir of dirs) rmSync(dir, {recursive: true, force: true})
+})
 
 function clock(start = 1_000_000) {
   let t = start
