@@ -13,7 +13,10 @@
 //    breaker success (closing a half-open circuit without the server being reached), and
 //    cached rate-limit headers feed the token bucket.
 //  - Keys are method + URL only (no identity, profile or Accept); Keyv serializes bodies as
-//    base64 JSON and every 304 rewrites the whole body.
+//    base64 JSON and every 304 rewrites the whole body. With a 1 MB answer on loopback, as
+//    ratios to a plain GET: 304 ≈ 3.9× (this cache ≈ 1.1×), fresh hit ≈ 1.5× (≈ 0.2×), miss
+//    and store ≈ 5× (≈ 2.5×); and Keyv warns on stderr about leaked listeners past ~100
+//    requests in one process (a long --all walk).
 // So the RFC 9111 rules live here (freshness.ts, a few dozen lines with a fake-clock test),
 // got still does the network part with its retries and hooks, and SQLite does the storage.
 import {existsSync} from 'node:fs'

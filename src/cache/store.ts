@@ -3,7 +3,7 @@
 // must survive: concurrent bfly processes (WAL, a busy timeout, BEGIN IMMEDIATE so a writer
 // never deadlocks upgrading a read lock), and a crash at any point (kill -9 mid-write rolls
 // the transaction back on the next open: an entry is all there or not there).
-import {closeSync, mkdirSync, openSync, rmSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, rmSync, statSync} from 'node:fs'
 import {dirname} from 'node:path'
 import type {DatabaseSync, StatementSync} from 'node:sqlite'
 import type {Headers} from './freshness.js'
@@ -152,15 +152,19 @@ export class CacheStore {
     // Created 0600 before SQLite sees it: SQLite gives its -wal and -shm files the same mode.
     closeSync(openSync(path, 'a', 0o600))
     const connect = () => {
+      const empty = statSync(path).size === 0
       const db = new DatabaseSync(path)
       try {
         db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.round(options.busyTimeoutMs ?? 5000))}`)
-        // auto_vacuum only takes effect before the first table exists; later it is a no-op.
-        db.exec('PRAGMA auto_vacuum = INCREMENTAL')
+        // Only possible in a new file, before WAL mode and the first table (and not worth its
+        // milliseconds on every later open).
+        if (empty) db.exec('PRAGMA auto_vacuum = INCREMENTAL')
         db.exec('PRAGMA journal_mode = WAL')
         // NORMAL in WAL mode: a process crash loses nothing committed; power loss may lose
         // the last commits but never corrupts. Right for a cache.
         db.exec('PRAGMA synchronous = NORMAL')
+        // The WAL file would otherwise keep the size of the largest write ever made.
+        db.exec('PRAGMA journal_size_limit = 8388608')
         const version = (db.prepare('PRAGMA user_version').get() as {user_version: number}).user_version
         if (version !== SCHEMA_VERSION) {
           db.exec('BEGIN IMMEDIATE')
