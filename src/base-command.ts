@@ -3,7 +3,7 @@
 import {Command, type Interfaces} from '@oclif/core'
 import {Context, type GlobalFlags} from './context.js'
 import {BflyError, errorToJson, errorToLine, ExitCode, Interrupted, UsageError} from './errors.js'
-import {globalFlags} from './flags.js'
+import {globalFlags, withOptionalValues} from './flags.js'
 import {IO, type IOStreams} from './output/io.js'
 import {confirm} from './output/prompt.js'
 import {render} from './output/render.js'
@@ -87,7 +87,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
       baseFlags: (this.ctor as typeof BflyCommand).baseFlags,
       args: this.ctor.args,
       strict: this.ctor.strict,
-    })
+    }, withOptionalValues(this.argv))
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
     this.argvList = (argv as unknown[]).map(String)

@@ -1,7 +1,10 @@
 // Shared flag builders, so every command spells the same thing the same way.
 import {Flags} from '@oclif/core'
+import {parseDuration} from './values.js'
 
 const GLOBAL = 'GLOBAL'
+const STALE_IF_ERROR_DEFAULT = '15m'
+const DURATION = /^\d+(\.\d+)?(ms|s|m|h|d)?$/
 
 /** Global flags of every API command (cli-spec). */
 export const globalFlags = {
@@ -13,6 +16,51 @@ export const globalFlags = {
   retries: Flags.integer({description: 'retries of a failed request (default 3; 0 disables)', min: 0, max: 10, helpGroup: GLOBAL}),
   'correlation-id': Flags.string({description: 'X-Correlation-ID shared by all requests of this invocation', helpGroup: GLOBAL}),
   'no-color': Flags.boolean({description: 'no ANSI colours (also $NO_COLOR)', helpGroup: GLOBAL}),
+  'max-age': Flags.string({
+    description: 'GET requests: accept a cached answer up to this old without asking the API, e.g. 5m (default: only what the API says is still fresh)',
+    helpGroup: GLOBAL,
+    parse: async (value) => {
+      parseDuration(value, '--max-age')
+      return value
+    },
+  }),
+  'stale-if-error': Flags.string({
+    description: `GET requests: when the API is unreachable, fails with 5xx or the circuit is open, answer from the cache if no older than this (alone: ${STALE_IF_ERROR_DEFAULT}), with a warning on stderr`,
+    helpGroup: GLOBAL,
+    parse: async (value) => {
+      parseDuration(value, '--stale-if-error')
+      return value
+    },
+  }),
+}
+
+/**
+ * Flags whose value may be left out: `--stale-if-error` alone means 15m. oclif has no
+ * optional flag values, so argv is completed before parsing. A following word is taken as
+ * the value only when it reads as a duration (`--stale-if-error 5m`); `--x=5m` is always safe.
+ */
+export const OPTIONAL_VALUE_FLAGS: Record<string, string> = {'stale-if-error': STALE_IF_ERROR_DEFAULT}
+
+export function withOptionalValues(argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]
+    if (token === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
+    const name = token.startsWith('--') ? token.slice(2) : undefined
+    if (name !== undefined && name in OPTIONAL_VALUE_FLAGS) {
+      const next = argv[i + 1]
+      if (next !== undefined && DURATION.test(next)) {
+        out.push(`${token}=${next}`)
+        i++
+      } else out.push(`${token}=${OPTIONAL_VALUE_FLAGS[name]}`)
+      continue
+    }
+    out.push(token)
+  }
+  return out
 }
 
 /** Output flags of list commands. */

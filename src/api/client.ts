@@ -12,6 +12,7 @@ import {CircuitStore} from '../resilience/circuit-breaker.js'
 import {type ApiClass, parseServerBudget, TokenBucketStore} from '../resilience/token-bucket.js'
 import {formatDuration} from '../values.js'
 import type {Credentials} from '../auth/credentials.js'
+import {type Answer, type CacheState, createHttpCache, type HttpCache} from '../cache/http-cache.js'
 import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor} from './network.js'
 import {redactBody, redactHeaders, redactUrl} from './redact.js'
 
@@ -55,11 +56,14 @@ export interface ApiResponse<T = unknown> {
   /** `Idempotent-Replayed: true`: the server answered a replayed idempotent POST. */
   replayed: boolean
   url: string
+  /** Set when the read cache answered (fresh, within --max-age, after a 304, or stale after a failure). */
+  cache?: {state: CacheState; ageMs: number}
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504])
 const RETRY_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'EHOSTUNREACH', 'ESOCKETTIMEDOUT'])
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /** Per logical request; survives got's retries (carried in options.context). */
 interface Attempts {
@@ -70,6 +74,8 @@ interface Attempts {
   attempt: number
   startedAt: number
   credentials?: Credentials
+  /** Credential values sent, kept only so the read cache can refuse a body that echoes one. */
+  secrets?: string[]
   refreshed: boolean
   /** An error of ours raised inside a hook; got wraps it, we rethrow it as is. */
   fatal?: BflyError
@@ -86,6 +92,8 @@ export interface ClientDeps {
   backoff?: BackoffPolicy
   random?: () => number
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  /** The read cache (GETs stored, revalidated, stale fallback; writes invalidate). */
+  cache?: HttpCache
 }
 
 export function defaultApiClass(method: string, path: string): ApiClass {
@@ -220,7 +228,11 @@ export class ApiClient {
               }
               // Redirects pass through here too: credentials only ever go to the API origin.
               const target = options.url instanceof URL ? options.url : new URL(String(options.url))
-              if (st.credentials && target.origin === this.baseUrl.origin) Object.assign(options.headers, await st.credentials.headers())
+              if (st.credentials && target.origin === this.baseUrl.origin) {
+                const credentialHeaders = await st.credentials.headers()
+                st.secrets = Object.values(credentialHeaders).map((v) => v.replace(/^(Bearer|Basic|DPoP)\s+/i, ''))
+                Object.assign(options.headers, credentialHeaders)
+              }
             } catch (error) {
               st.fatal = error instanceof BflyError ? error : new BadResponseError(String((error as Error).message ?? error))
               throw st.fatal
@@ -304,12 +316,25 @@ export class ApiClient {
       body = JSON.stringify(spec.json)
       headers['content-type'] = 'application/json'
     }
+    const read = method === 'GET' && this.deps.cache
+      ? await this.deps.cache.read({
+        url,
+        headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+        credentialSource: credentials?.source,
+        secrets: () => st.secrets ?? [],
+      })
+      : undefined
+    // Fresh by the server's Cache-Control, or young enough for --max-age: no request at all
+    // (so no breaker, no rate budget).
+    const reused = read?.reuse()
+    if (reused) return this.decode<T>(spec, method, url, reused, st.requestId)
+    if (read) Object.assign(headers, read.validators())
     const proxy = proxyFor(url, ctx.env)
     const agent = proxy ? await proxyAgent(url, proxy) : undefined
-    let response: Response<string>
+    let answer: Answer
     // Ctrl-C aborts the request and any pending retry.
     try {
-      response = (await this.got(url, {
+      const response = (await this.got(url, {
         method,
         headers,
         body,
@@ -319,12 +344,32 @@ export class ApiClient {
         ...(spec.raw ? {retry: {limit: 0}} : {}),
         ...(agent ? {agent} : {}),
       } as never)) as Response<string>
+      answer = {statusCode: response.statusCode, headers: response.headers, body: response.body, url: response.url}
     } catch (error) {
-      throw this.translate(error as RequestError, st, url)
+      const failure = this.translate(error as RequestError, st, url)
+      // --stale-if-error / fallback: cache — network down, 5xx after the retries, circuit open.
+      const stale = read?.fallback(failure)
+      if (stale) return this.decode<T>(spec, method, url, stale, st.requestId)
+      if (read && failure.status !== undefined) read.settle({statusCode: failure.status, headers: {}, body: '', url: url.href})
+      throw failure
     }
-    const requestId = headerValue(response.headers, 'x-request-id') ?? st.requestId
+    if (read) {
+      // `bfly api` gets 5xx back instead of an error; the fallback applies all the same.
+      const stale = spec.raw && answer.statusCode >= 500 ? read.fallback(apiErrorFrom(answer.statusCode, answer.body, answer.headers, url.host)) : undefined
+      if (stale) return this.decode<T>(spec, method, url, stale, st.requestId)
+      answer = read.settle(answer)
+    }
+    const result = this.decode<T>(spec, method, url, answer, st.requestId)
+    // Stored only once it decoded: an HTML page or a truncated body never becomes a fallback.
+    read?.commit(answer)
+    if (!SAFE.has(method) && answer.statusCode < 400) await this.deps.cache?.written(url, this.baseUrl.pathname, answer.headers)
+    return result
+  }
+
+  private decode<T>(spec: RequestSpec, method: string, url: URL, response: Answer, ownRequestId: string): ApiResponse<T> {
+    const requestId = headerValue(response.headers, 'x-request-id') ?? ownRequestId
     const replayed = headerValue(response.headers, 'idempotent-replayed') === 'true'
-    const base = {status: response.statusCode, headers: response.headers, requestId, body: response.body, replayed, url: response.url}
+    const base = {status: response.statusCode, headers: response.headers, requestId, body: response.body, replayed, url: response.url, ...(response.cache ? {cache: response.cache} : {})}
     if (spec.raw) return {...base, data: response.body as T}
     if (response.statusCode === 204 || method === 'HEAD' || response.body === '') {
       if (response.body === '' && response.statusCode !== 204 && method !== 'HEAD' && method !== 'DELETE') {
@@ -396,7 +441,8 @@ export async function createApiClient(ctx: Context): Promise<ApiClient> {
   const breaker = new CircuitStore(ctx.stateDir, {...settings.breaker, probeTimeoutMs: settings.timeoutMs ?? 60_000}, ctx.now)
   const bucket = new TokenBucketStore(ctx.stateDir, undefined, ctx.now)
   const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
-  return new ApiClient(baseUrl, {ctx, got, breaker, bucket, backoff}, {
+  const cache = await createHttpCache(ctx)
+  return new ApiClient(baseUrl, {ctx, got, breaker, bucket, backoff, cache}, {
     retries: settings.retries,
     maxRetryAfterMs: settings.maxRetryAfterMs,
     timeoutMs: settings.timeoutMs,
