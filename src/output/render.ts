@@ -88,6 +88,8 @@ async function renderList(io: IO, result: ListResult, options: RenderOptions): P
     if (rows.length === 0) io.err('no items')
     else await renderTable(io, columns.map((c) => c.header), rows)
   }
+  const summary = options.json || options.ndjson ? undefined : result.summary?.()
+  if (summary) io.err(io.paint(summary, 'dim'))
 }
 
 async function renderObject(io: IO, result: ObjectResult, options: RenderOptions): Promise<void> {
