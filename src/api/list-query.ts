@@ -2,6 +2,8 @@
 // request is sent so that a typo costs nothing and exits 2 naming the rule it broke.
 import {UsageError} from '../errors.js'
 import {parseIntInRange, parseTime} from '../values.js'
+import type {ApiClient, Meta} from './client.js'
+import {paginate} from './paginate.js'
 
 export interface ListQueryInput {
   page?: string
@@ -77,4 +79,67 @@ export function resumeFlags(q: ListQuery, page: number, fetched: number): string
   if (q.all && q.limit === undefined) parts.push('--all')
   if (q.limit !== undefined) parts.push(`--limit ${Math.max(1, q.limit - fetched)}`)
   return parts.join(' ')
+}
+
+export interface Walk<T> {
+  /** Streams the items; every page goes through the HTTP core (retry, bucket, breaker). */
+  items: AsyncIterable<T>
+  /** How far the walk got and how to go on: said when it is interrupted. */
+  progress: () => string
+  /** For humans once the list is complete: where the rest is, when there is more. */
+  summary: () => string | undefined
+}
+
+export interface WalkOptions {
+  path: string
+  /** Filters of the command (scopeId, type); undefined ones are left out. */
+  filters?: Record<string, string | undefined>
+  /** What the items are called in notes ("capsules", "events"). */
+  noun: string
+  signal?: AbortSignal
+}
+
+/** Walks the pages `q` asks for, remembering how far it got for the notes on stderr. */
+export function walkList<T>(api: () => Promise<ApiClient>, q: ListQuery, options: WalkOptions): Walk<T> {
+  let nextPage = q.startPage
+  let fetched = 0
+  let pagination: Meta['pagination']
+  const query = Object.fromEntries(Object.entries({...options.filters, ...q.query}).filter(([, v]) => v !== undefined)) as Record<string, string>
+  const resume = (page: number, done: number) => resumeFlags(q, page, done)
+  async function* items(): AsyncGenerator<T> {
+    yield* paginate<T>(await api(), {
+      path: options.path,
+      query,
+      size: q.size,
+      startPage: q.startPage,
+      limit: q.limit,
+      single: q.single,
+      signal: options.signal,
+      resume,
+      onPage: (page, count, p) => {
+        nextPage = page + 1
+        fetched = count
+        pagination = p
+      },
+    })
+  }
+  return {
+    items: items(),
+    progress: () => {
+      const of = pagination ? ` of ${pagination.totalPages}` : ''
+      return `stopped at page ${nextPage}${of}; resume with \`${resume(nextPage, fetched)}\``
+    },
+    summary: () => {
+      if (!pagination) return undefined
+      const {totalElements, totalPages} = pagination
+      const last = nextPage - 1
+      if (q.single && fetched === 0 && last >= totalPages && totalPages > 0) {
+        return `page ${last} is past the end: ${totalElements} ${options.noun} in ${totalPages} page${totalPages === 1 ? '' : 's'} (pages are 0-based)`
+      }
+      if (nextPage >= totalPages) return undefined
+      if (q.single) return `page ${last} of ${totalPages} (0-based), ${totalElements} ${options.noun} in all; more with --page ${nextPage}, or --all`
+      if (q.limit !== undefined && fetched >= q.limit) return `stopped at --limit ${q.limit}; ${totalElements} ${options.noun} in all`
+      return undefined
+    },
+  }
 }
