@@ -4,13 +4,18 @@ import {randomBytes} from 'node:crypto'
 import {mkdir, open, readFile, rename, rm} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+/**
+ * `durable: false` skips the fsync: still atomic for readers, but a crash may lose the last
+ * write. Right for state that is cheap to lose and written on every request (rate budgets),
+ * where a flush per request would bound a long walk by the disk's flush latency.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: {durable?: boolean} = {}): Promise<void> {
   await mkdir(dirname(path), {recursive: true, mode: 0o700})
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   const handle = await open(tmp, 'w', mode)
   try {
     await handle.writeFile(data)
-    await handle.sync()
+    if (options.durable !== false) await handle.sync()
   } finally {
     await handle.close()
   }
