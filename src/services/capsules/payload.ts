@@ -107,10 +107,24 @@ export function jsonErrorOffset(text: string): number {
       } else i++
     }
   }
+  const digit = () => text[i] !== undefined && text[i] >= '0' && text[i] <= '9'
+  const digits = () => {
+    if (!digit()) fail()
+    while (digit()) i++
+  }
   const number = () => {
-    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i))
-    if (!match || match[0] === '-') fail()
-    i += match![0].length
+    if (text[i] === '-') i++
+    if (text[i] === '0') i++
+    else digits()
+    if (text[i] === '.') {
+      i++
+      digits()
+    }
+    if (text[i] === 'e' || text[i] === 'E') {
+      i++
+      if (text[i] === '+' || text[i] === '-') i++
+      digits()
+    }
   }
   const value = (): void => {
     ws()
