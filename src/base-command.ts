@@ -55,7 +55,13 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
   private readonly abort = new AbortController()
   private readonly spinners = new Set<Spinner>()
   private sigintCount = 0
+  private lastSignalAt = 0
   private readonly onSigint = () => {
+    // conf's atomic writer (when-exit) re-raises the first signal to itself after its cleanup;
+    // that echo arrives within milliseconds and is not the user's second Ctrl-C.
+    const now = Date.now()
+    if (this.sigintCount > 0 && now - this.lastSignalAt < 250) return
+    this.lastSignalAt = now
     this.sigintCount++
     if (this.sigintCount > 1) process.exit(ExitCode.Interrupted)
     this.abort.abort()
@@ -137,6 +143,8 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
 
   protected override async finally(error: Error | undefined): Promise<void> {
     for (const spinner of [...this.spinners]) spinner.stop()
+    // Still listening: a second Ctrl-C exits at once even while this waits.
+    await this.ctx?.finishPending()
     process.off('SIGINT', this.onSigint)
     process.off('SIGTERM', this.onSigint)
     return super.finally(error)

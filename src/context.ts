@@ -66,6 +66,7 @@ export class Context {
   private settingsPromise?: Promise<EffectiveSettings>
   private apiPromise?: Promise<ApiClient>
   private credentialsPromise?: Promise<Credentials>
+  private readonly unfinished = new Set<Promise<unknown>>()
 
   constructor(options: ContextOptions) {
     this.io = options.io
@@ -167,6 +168,22 @@ export class Context {
   credentials(): Promise<Credentials> {
     this.credentialsPromise ??= import('./auth/credentials.js').then((m) => m.resolveCredentials(this))
     return this.credentialsPromise
+  }
+
+  /**
+   * Work that must complete even after Ctrl-C, e.g. storing a refresh token the server has
+   * just rotated (losing it would end the session). The command waits for it before exiting.
+   */
+  mustFinish<T>(work: Promise<T>): Promise<T> {
+    const settled = work.then(() => {}, () => {})
+    this.unfinished.add(settled)
+    void settled.then(() => this.unfinished.delete(settled))
+    return work
+  }
+
+  /** Resolves when everything passed to mustFinish has settled. */
+  async finishPending(): Promise<void> {
+    await Promise.all([...this.unfinished])
   }
 
   /** Forget resolved credentials (after login/logout within one invocation). */

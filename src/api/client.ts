@@ -102,6 +102,13 @@ function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
+/** got has no default timeout: every phase gets one, and --timeout bounds the whole request. */
+export function requestTimeouts(timeoutMs: number | undefined): Options['timeout'] {
+  return timeoutMs === undefined
+    ? {lookup: 10_000, connect: 10_000, secureConnect: 10_000, send: 30_000, response: 30_000, request: 120_000}
+    : {request: timeoutMs}
+}
+
 function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name]
   return Array.isArray(v) ? v[0] : v
@@ -147,10 +154,7 @@ export class ApiClient {
       }
     }
     return this.deps.got.extend({
-      // got has no default timeout: every phase gets one, and --timeout bounds the whole request.
-      timeout: timeoutMs === undefined
-        ? {lookup: 10_000, connect: 10_000, secureConnect: 10_000, send: 30_000, response: 30_000, request: 120_000}
-        : {request: timeoutMs},
+      timeout: requestTimeouts(timeoutMs),
       ...(https ? {https} : {}),
       responseType: 'text',
       throwHttpErrors: true,
@@ -166,7 +170,9 @@ export class ApiClient {
         methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PATCH'],
         statusCodes: [...RETRY_STATUS],
         errorCodes: [...RETRY_CODES],
-        calculateDelay: async ({attemptCount, error, retryAfter}) => {
+        calculateDelay: async ({attemptCount, error, retryAfter, computedValue}) => {
+          // retryWithMergedOptions (the 401 → refresh → retry hook) surfaces as a RetryError: always honoured.
+          if (error.name === 'RetryError') return computedValue
           const st = state(error.options as never)
           if (st.fatal) return 0
           const response = error.response
@@ -370,7 +376,7 @@ export class ApiClient {
   }
 }
 
-async function proxyAgent(url: URL, proxy: string): Promise<Options['agent']> {
+export async function proxyAgent(url: URL, proxy: string): Promise<Options['agent']> {
   const {HttpProxyAgent, HttpsProxyAgent} = await import('hpagent')
   const common = {proxy, keepAlive: false}
   return url.protocol === 'https:' ? {https: new HttpsProxyAgent(common)} : {http: new HttpProxyAgent(common)}

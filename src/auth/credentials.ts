@@ -16,9 +16,6 @@ export interface Credentials {
   refresh?(): Promise<boolean>
 }
 
-/** Provider of stored logins; set by the login module so this file stays small and static. */
-export type StoredLoginLoader = (ctx: Context) => Promise<Credentials | undefined>
-
 export async function resolveCredentials(ctx: Context): Promise<Credentials> {
   const env = ctx.env
   if (env.BFLY_TOKEN) {
@@ -28,6 +25,10 @@ export async function resolveCredentials(ctx: Context): Promise<Credentials> {
   if (env.BUTTERFLY_API_KEY) {
     const key = env.BUTTERFLY_API_KEY.trim()
     return {source: 'api-key', headers: async () => ({'x-api-key': key})}
+  }
+  if (env.BFLY_CLIENT_ID && env.BFLY_CLIENT_SECRET) {
+    const {environmentClientCredentials} = await import('./client-credentials.js')
+    return environmentClientCredentials(ctx, {clientId: env.BFLY_CLIENT_ID.trim(), clientSecret: env.BFLY_CLIENT_SECRET})
   }
   const stored = await loadStoredLogin(ctx)
   if (stored) return stored
