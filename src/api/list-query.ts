@@ -137,7 +137,7 @@ export function walkList<T>(api: () => Promise<ApiClient>, q: ListQuery, options
         return `page ${last} is past the end: ${totalElements} ${options.noun} in ${totalPages} page${totalPages === 1 ? '' : 's'} (pages are 0-based)`
       }
       if (nextPage >= totalPages) return undefined
-      if (q.single) return `page ${last} of ${totalPages} (0-based), ${totalElements} ${options.noun} in all; more with --page ${nextPage}, or --all`
+      if (q.single) return `showing ${fetched} of ${totalElements} ${options.noun} (page ${last} of pages 0-${totalPages - 1}); more with --page ${nextPage}, or --all`
       if (q.limit !== undefined && fetched >= q.limit) return `stopped at --limit ${q.limit}; ${totalElements} ${options.noun} in all`
       return undefined
     },

@@ -35,7 +35,7 @@ describe('capsules list', () => {
     const r = await runInProcess(['capsules', 'list'], env())
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, 'cap_1\trim:entity:finance:EURUSD\t2025-12-03T10:00:01Z\t1\tprice=1.01 regime=calm\ncap_2\trim:entity:finance:EURUSD\t2025-12-03T10:00:02Z\t2\tprice=1.02 regime=calm\n')
-    assert.match(r.stderr, /page 0 of 3 \(0-based\), 45 capsules in all; more with --page 1, or --all/)
+    assert.match(r.stderr, /^showing 2 of 45 capsules \(page 0 of pages 0-2\); more with --page 1, or --all\n$/)
     scope.done()
   })
 
