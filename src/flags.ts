@@ -70,3 +70,18 @@ export const listOutputFlags = {
 }
 
 export const yesFlag = Flags.boolean({char: 'y', description: 'do not ask for confirmation (required when not on a terminal)'})
+
+/** Paging of list commands (contract §2: 0-based offset pages of 1-100 items). Validated by parseListQuery. */
+export const pageFlags = {
+  page: Flags.string({description: 'first page to fetch, 0-based (alone: just that page; with --all or --limit: where the walk starts)', helpGroup: 'PAGING'}),
+  size: Flags.string({description: 'items per page, 1-100 (default: the server\'s 20 for one page, 100 when walking)', helpGroup: 'PAGING'}),
+  all: Flags.boolean({description: 'walk every page to the end, streaming items as they come', helpGroup: 'PAGING'}),
+  limit: Flags.string({description: 'stop after this many items (walks pages as needed)', helpGroup: 'PAGING'}),
+  sort: Flags.string({description: 'sort order as field,asc|desc (e.g. timestamp,desc)', helpGroup: 'PAGING'}),
+}
+
+/** A time range: RFC 3339 or a duration meaning that long ago; from inclusive, to exclusive. */
+export const timeRangeFlags = {
+  from: Flags.string({description: 'from this time, inclusive: RFC 3339 (2025-12-03T10:00:00Z) or that long ago (30m, 2h, 7d)'}),
+  to: Flags.string({description: 'until this time, exclusive: RFC 3339 or that long ago'}),
+}

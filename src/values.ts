@@ -32,7 +32,12 @@ export function parseTime(input: string, name: string, now: () => number = Date.
   const text = String(input).trim()
   if (RFC3339.test(text)) {
     const t = Date.parse(text)
-    if (Number.isNaN(t)) throw new UsageError(`invalid ${name} "${input}": not a real date`)
+    // Date.parse rolls 2025-02-30 over into March instead of refusing it.
+    const [year, month, day] = text.slice(0, 10).split('-').map(Number)
+    const calendar = new Date(Date.UTC(year, month - 1, day))
+    if (Number.isNaN(t) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) {
+      throw new UsageError(`invalid ${name} "${input}": not a real date`)
+    }
     return new Date(t).toISOString().replace('.000Z', 'Z')
   }
   if (/^\d+(\.\d+)?(ms|s|m|h|d)?$/.test(text)) {

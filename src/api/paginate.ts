@@ -1,7 +1,12 @@
-// One async iterator over offset pages for every list: memory is one page, whatever the count.
-// Pages shift while data changes (contract §2), so items seen on the previous pages are
-// skipped by id; a window of two pages covers any shift smaller than a page.
-import {BflyError} from '../errors.js'
+// One async iterator over offset pages for every list: memory is about two pages, whatever
+// the count. Pages shift while data changes (contract §2): an insertion ahead of the walk
+// pushes items already seen onto the next page, so they are skipped by id. The ids kept for
+// that are a bounded window of the most recent ones (default 10,000, never less than two
+// pages), so a walk of millions stays flat; a shift larger than the window is the only way a
+// duplicate gets through. Deletions ahead of the walk pull items back onto pages already
+// read; offset paging cannot see those, so a walk never skips an item that existed
+// throughout but may miss one that moved while it ran.
+import {BflyError, Interrupted} from '../errors.js'
 import type {ApiClient, ApiResponse, Meta} from './client.js'
 
 export interface Page<T> {
@@ -25,7 +30,16 @@ export interface PaginateOptions<T> {
   extract?: (response: ApiResponse<unknown>) => Page<T>
   idOf?: (item: T) => unknown
   /** Told after each page, e.g. to say how far a walk got when it is interrupted. */
-  onPage?: (page: number, fetched: number) => void
+  onPage?: (page: number, fetched: number, pagination?: Meta['pagination']) => void
+  /** How many recent ids to remember for de-duplication (default 10,000; at least two pages). */
+  remember?: number
+  /**
+   * Ask for the next page while the items of this one are being written (default true), so
+   * the server's time and ours overlap. At most one request is in flight.
+   */
+  prefetch?: boolean
+  /** The flags that continue from `page` after `fetched` items (default `--page N`). */
+  resume?: (page: number, fetched: number) => string
 }
 
 export function envelopePage<T>(response: ApiResponse<unknown>): Page<T> {
@@ -33,41 +47,89 @@ export function envelopePage<T>(response: ApiResponse<unknown>): Page<T> {
   return {items, pagination: response.meta?.pagination}
 }
 
+/**
+ * The last `max` ids first seen, in a ring: O(1) per item. (A Map evicting its oldest key via
+ * keys().next() gets slower and slower, as V8 skips the deleted entries at its front.)
+ */
+class RecentIds {
+  private readonly ids = new Set<unknown>()
+  private readonly ring: unknown[]
+  private next = 0
+
+  constructor(max: number) {
+    this.ring = new Array(max)
+  }
+
+  has(id: unknown): boolean {
+    return this.ids.has(id)
+  }
+
+  add(id: unknown): void {
+    if (this.ids.size >= this.ring.length) this.ids.delete(this.ring[this.next])
+    this.ring[this.next] = id
+    this.next = (this.next + 1) % this.ring.length
+    this.ids.add(id)
+  }
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+
 export async function* paginate<T = unknown>(api: ApiClient, options: PaginateOptions<T>): AsyncGenerator<T> {
   const extract = options.extract ?? envelopePage<T>
   const idOf = options.idOf ?? ((item: T) => (item as {id?: unknown})?.id)
+  const resume = options.resume ?? ((page: number) => `--page ${page}`)
+  const seen = new RecentIds(Math.max(options.remember ?? 10_000, 2 * (options.size ?? 100)))
+  const prefetch = options.prefetch ?? true
+  const fetchPage = (page: number) =>
+    api.request({path: options.path, query: {...options.query, page, ...(options.size ? {size: options.size} : {})}})
   let page = options.startPage ?? 0
   let yielded = 0
-  let previous = new Set<unknown>()
-  let current = new Set<unknown>()
+  let next: Promise<ApiResponse<unknown>> | undefined
   for (;;) {
-    if (options.signal?.aborted) return
+    if (options.signal?.aborted) throw interrupted(page, yielded, resume)
     let response: ApiResponse<unknown>
     try {
-      response = await api.request({path: options.path, query: {...options.query, page, ...(options.size ? {size: options.size} : {})}})
+      response = await (next ?? fetchPage(page))
     } catch (error) {
-      if (error instanceof BflyError && yielded > 0) {
-        error.hint = `${yielded} item${yielded === 1 ? '' : 's'} already printed; resume with --page ${page}${error.hint ? `; ${error.hint}` : ''}`
-      } else if (error instanceof BflyError && page > 0) {
-        error.hint = `page ${page} failed; resume with --page ${page}${error.hint ? `; ${error.hint}` : ''}`
+      if (options.signal?.aborted || error instanceof Interrupted) throw interrupted(page, yielded, resume)
+      if (error instanceof BflyError) {
+        const done = yielded > 0 ? `${plural(yielded, 'item')} already printed; ` : ''
+        error.hint = `page ${page} failed; ${done}resume with \`${resume(page, yielded)}\`${error.hint ? `; ${error.hint}` : ''}`
       }
       throw error
     }
+    next = undefined
     const {items, pagination} = extract(response)
+    const last =
+      options.single ||
+      items.length === 0 ||
+      (pagination ? page + 1 >= pagination.totalPages : options.size !== undefined && items.length < options.size)
+    // Start on the next page now unless this one will satisfy the limit anyway.
+    if (prefetch && !last && (options.limit === undefined || items.length < options.limit - yielded)) {
+      next = fetchPage(page + 1)
+      next.catch(() => {}) // surfaced when awaited, after this page's items are out
+    }
     for (const item of items) {
       const id = idOf(item)
-      if (id !== undefined && (previous.has(id) || current.has(id))) continue
-      if (id !== undefined) current.add(id)
+      if (id !== undefined) {
+        if (seen.has(id)) continue
+        seen.add(id)
+      }
       yield item
       yielded++
-      if (options.limit !== undefined && yielded >= options.limit) return
+      if (options.limit !== undefined && yielded >= options.limit) {
+        options.onPage?.(page, yielded, pagination)
+        return
+      }
     }
-    options.onPage?.(page, yielded)
-    if (options.single || items.length === 0) return
-    if (pagination && page + 1 >= pagination.totalPages) return
-    if (!pagination && options.size && items.length < options.size) return
-    previous = current
-    current = new Set()
+    options.onPage?.(page, yielded, pagination)
+    if (last) return
     page++
   }
+}
+
+function interrupted(page: number, yielded: number, resume: (page: number, fetched: number) => string): Interrupted {
+  const error = new Interrupted(`interrupted after ${plural(yielded, 'item')}, while fetching page ${page}`)
+  error.hint = `resume with \`${resume(page, yielded)}\``
+  return error
 }

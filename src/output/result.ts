@@ -31,6 +31,8 @@ export interface ListResult<T = any> extends Settled {
   defaultColumns?: string[]
   /** What to say on stderr when the walk is interrupted, e.g. "stopped after page 3". */
   progress?: () => string
+  /** A note for humans on stderr once the list is complete, e.g. "page 1 of 8; more with --all" (not with --json/--ndjson). */
+  summary?: () => string | undefined
 }
 
 export interface ObjectResult<T = any> extends Settled {

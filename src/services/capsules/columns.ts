@@ -20,6 +20,9 @@ export const capsuleColumns: Column<Capsule>[] = [
   {key: 'createdAt', header: 'CREATED', get: (c) => c.createdAt, time: true},
 ]
 
+/** What a table shows without --columns: enough to tell capsules apart at a glance. */
+export const capsuleDefaultColumns = ['id', 'scopeId', 'timestamp', 'version', 'payload']
+
 export const capsuleFields: Column<Capsule>[] = [
   {key: 'id', header: 'ID', get: (c) => c.id},
   {key: 'scopeId', header: 'Scope', get: (c) => c.scopeId},
