@@ -9,12 +9,13 @@ import {confirm} from './output/prompt.js'
 import {render} from './output/render.js'
 import type {CommandResult} from './output/result.js'
 import {type Spinner, startSpinner} from './output/spinner.js'
+import {suggest} from './suggest.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BflyCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 /** oclif's own failures (unknown flag, missing argument, bad option) become usage errors. */
-export function normalizeError(error: unknown): BflyError {
+export function normalizeError(error: unknown, flagNames: string[] = []): BflyError {
   if (error instanceof BflyError) return error
   const e = error as {message?: string; oclif?: {exit?: number}; code?: string; name?: string}
   if (e?.oclif?.exit === ExitCode.Usage || /^(Nonexistent flag|Unexpected argument|Missing required|Expected|Parsing --|Invalid )/i.test(e?.message ?? '')) {
@@ -22,7 +23,9 @@ export function normalizeError(error: unknown): BflyError {
       .replace(/\n\s*See more help with --help\s*$/i, '')
       .replace(/^Parsing --([\w-]+)\s*\n\s*/i, '--$1: ')
       .split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
-    return new UsageError(message, {hint: 'see --help'})
+    const unknownFlag = /^Nonexistent flags?: --?([\w-]+)/i.exec(message)
+    const guess = unknownFlag ? suggest(unknownFlag[1], flagNames) : undefined
+    return new UsageError(message, {hint: guess ? `did you mean --${guess}? (see --help)` : 'see --help'})
   }
   if (e?.name === 'AbortError') return new Interrupted()
   return new BflyError(`unexpected error: ${e?.message ?? String(error)}`, {code: 'INTERNAL', exitCode: ExitCode.Failure, hint: 'run again with --verbose for details; this is a bug worth reporting', cause: error})
@@ -138,7 +141,7 @@ export abstract class BflyCommand<T extends typeof Command = typeof Command> ext
       return
     }
     for (const spinner of [...this.spinners]) spinner.stop()
-    const normalized = normalizeError(error)
+    const normalized = normalizeError(error, Object.keys({...this.ctor.baseFlags, ...this.ctor.flags}))
     const io = this.ctx?.io ?? new IO(processStreams.current(), process.env)
     const json = this.ctx ? this.ctx.json : this.argv.includes('--json')
     const verbose = this.ctx ? this.ctx.verbose : this.argv.includes('--verbose')

@@ -1,30 +1,7 @@
 // Entry point behind bin/run.js: runs oclif from its manifest and handles what fails before
 // a command exists (unknown command), with the same exit codes and --json error shape.
 import {type BflyError, ExitCode, UsageError} from './errors.js'
-
-function distance(a: string, b: string): number {
-  const row = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
-      previous = current
-    }
-  }
-  return row[b.length]
-}
-
-/** "did you mean": a small edit distance over the command ids (@oclif/plugin-not-found prompts, which breaks scripts). */
-export function suggest(input: string, ids: string[]): string | undefined {
-  let best: {id: string; d: number} | undefined
-  for (const id of ids) {
-    const d = distance(input, id)
-    if (!best || d < best.d) best = {id, d}
-  }
-  return best && best.d <= Math.max(2, Math.floor(input.length / 3)) ? best.id : undefined
-}
+import {suggest} from './suggest.js'
 
 export async function main(argv: string[], root: string): Promise<void> {
   const {Config, run, flush} = await import('@oclif/core')

@@ -1,6 +1,6 @@
 // Settings, profiles and their precedence: flag > environment > profile (conf) > default.
 // conf is imported lazily: `bfly --version` must not pay for it.
-import {UsageError} from './errors.js'
+import {BflyError, ExitCode, UsageError} from './errors.js'
 import {parseDuration, parseIntInRange} from './values.js'
 
 export type Origin = 'flag' | 'env' | 'profile' | 'default'
@@ -96,11 +96,47 @@ interface ConfigShape {
   profiles: Record<string, {settings?: Record<string, string>; session?: SessionFacts}>
 }
 
-/** The profile store (conf), one JSON file in the config dir, mode 0600. */
+type ConfLike = {get(key: string): unknown; set(key: string, value: unknown): void; path: string}
+
+/**
+ * The profile store: one JSON file in the config dir, mode 0600, written by conf.
+ * Reads parse the file directly and conf is loaded on the first write only: conf pulls in
+ * ajv and a writer stack (~90 modules) that a read-only command such as `capsules get`
+ * would otherwise pay for on every run (measured in `npm run bench -- startup`).
+ */
 export class ProfileStore {
-  private constructor(private readonly conf: {get(key: string): unknown; set(key: string, value: unknown): void; delete(key: string): void; path: string; store: unknown}) {}
+  private conf?: ConfLike
+  private constructor(
+    private readonly configDir: string,
+    readonly path: string,
+    private snapshot: ConfigShape,
+  ) {}
 
   static async open(configDir: string): Promise<ProfileStore> {
+    const [{readFile}, {join}] = await Promise.all([import('node:fs/promises'), import('node:path')])
+    const path = join(configDir, 'config.json')
+    let text: string | undefined
+    try {
+      text = await readFile(path, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new BflyError(`cannot read the config file ${path}: ${(error as Error).message}`, {code: 'CONFIG_UNREADABLE', exitCode: ExitCode.Failure})
+      }
+    }
+    let snapshot: ConfigShape = {profiles: {}}
+    if (text !== undefined && text.trim() !== '') {
+      try {
+        const parsed = JSON.parse(text) as Partial<ConfigShape>
+        snapshot = {...parsed, profiles: parsed.profiles && typeof parsed.profiles === 'object' ? parsed.profiles : {}}
+      } catch (error) {
+        throw new BflyError(`the config file ${path} is not valid JSON (${(error as Error).message})`, {code: 'CONFIG_INVALID', exitCode: ExitCode.Failure, hint: 'fix it by hand or move it aside; it holds profile settings only, never tokens'})
+      }
+    }
+    return new ProfileStore(configDir, path, snapshot)
+  }
+
+  private async writer(): Promise<ConfLike> {
+    if (this.conf) return this.conf
     const signals = ['SIGINT', 'SIGTERM'] as const
     const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]))
     const {default: Conf} = await import('conf')
@@ -110,23 +146,26 @@ export class ProfileStore {
     for (const signal of signals) {
       for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.off(signal, listener)
     }
-    const conf = new Conf<ConfigShape>({
-      cwd: configDir,
+    this.conf = new Conf<ConfigShape>({
+      cwd: this.configDir,
       configName: 'config',
       projectName: 'bfly',
       configFileMode: 0o600,
       accessPropertiesByDotNotation: false,
       defaults: {profiles: {}},
-    })
-    return new ProfileStore(conf as never)
+    }) as unknown as ConfLike
+    return this.conf
   }
 
-  get path(): string {
-    return this.conf.path
+  private async saveProfiles(profiles: ConfigShape['profiles']): Promise<void> {
+    const conf = await this.writer()
+    conf.set('profiles', profiles)
+    this.snapshot = {...this.snapshot, profiles: (conf.get('profiles') as ConfigShape['profiles'] | undefined) ?? profiles}
   }
 
+  /** A deep copy: callers edit it and save it whole. */
   private profiles(): ConfigShape['profiles'] {
-    return (this.conf.get('profiles') as ConfigShape['profiles'] | undefined) ?? {}
+    return structuredClone(this.snapshot.profiles)
   }
 
   names(): string[] {
@@ -137,23 +176,23 @@ export class ProfileStore {
     return {...this.profiles()[profile]?.settings}
   }
 
-  set(profile: string, key: string, value: string): void {
+  async set(profile: string, key: string, value: string): Promise<void> {
     const spec = settingSpec(key)
     spec.validate(value)
     const profiles = this.profiles()
     const entry = profiles[profile] ?? {}
     entry.settings = {...entry.settings, [key]: value}
     profiles[profile] = entry
-    this.conf.set('profiles', profiles)
+    await this.saveProfiles(profiles)
   }
 
-  unset(profile: string, key: string): boolean {
+  async unset(profile: string, key: string): Promise<boolean> {
     settingSpec(key)
     const profiles = this.profiles()
     const entry = profiles[profile]
     if (!entry?.settings || !(key in entry.settings)) return false
     delete entry.settings[key]
-    this.conf.set('profiles', profiles)
+    await this.saveProfiles(profiles)
     return true
   }
 
@@ -161,12 +200,12 @@ export class ProfileStore {
     return this.profiles()[profile]?.session
   }
 
-  setSession(profile: string, facts: SessionFacts | undefined): void {
+  async setSession(profile: string, facts: SessionFacts | undefined): Promise<void> {
     const profiles = this.profiles()
     const entry = profiles[profile] ?? {}
     if (facts === undefined) delete entry.session
     else entry.session = facts
     profiles[profile] = entry
-    this.conf.set('profiles', profiles)
+    await this.saveProfiles(profiles)
   }
 }

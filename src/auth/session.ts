@@ -179,7 +179,7 @@ export class Session {
     this.storage = await this.store.write(this.account, next, this.storage)
     this.facts = {...this.facts, expiresAt: next.expiresAt ? new Date(next.expiresAt).toISOString() : undefined, storage: this.storage, scopes: next.scope ? next.scope.split(' ').filter(Boolean) : this.facts.scopes}
     const profiles = await this.ctx.store()
-    profiles.setSession(this.ctx.profile, this.facts)
+    await profiles.setSession(this.ctx.profile, this.facts)
     this.current = next
   }
 
@@ -187,7 +187,7 @@ export class Session {
   async end(): Promise<boolean> {
     const removed = await this.store.remove(this.account)
     const profiles = await this.ctx.store()
-    profiles.setSession(this.ctx.profile, undefined)
+    await profiles.setSession(this.ctx.profile, undefined)
     return removed
   }
 

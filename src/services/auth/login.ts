@@ -66,7 +66,7 @@ async function remember(ctx: Context, store: CredentialStore, obtained: Obtained
   // A login to another issuer replaces the profile's old one: its tokens must not linger.
   if (previous && sessionAccount(ctx.profile, previous) !== account) await store.remove(sessionAccount(ctx.profile, previous))
   const record = obtained.record
-  profiles.setSession(ctx.profile, {
+  await profiles.setSession(ctx.profile, {
     issuer: obtained.issuer,
     subject: obtained.subject,
     scopes: record.scope ? record.scope.split(' ').filter(Boolean) : undefined,

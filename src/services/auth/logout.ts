@@ -51,7 +51,7 @@ async function logoutProfile(ctx: Context, store: CredentialStore): Promise<Logo
   } else {
     // Facts without tokens (removed by hand, or an unreachable keychain): clear what we can.
     await store.remove(accountName(ctx.profile, facts.issuer ?? 'token'))
-    profiles.setSession(ctx.profile, undefined)
+    await profiles.setSession(ctx.profile, undefined)
   }
   return outcome
 }

@@ -32,11 +32,11 @@ export async function configGet(ctx: Context, key: string): Promise<SettingRow> 
 export async function configSet(ctx: Context, key: string, value: string): Promise<SettingRow> {
   if (/token|secret|password/i.test(key)) throw new UsageError('secrets are never stored in the config file')
   const store = await ctx.store()
-  store.set(ctx.profile, key, value)
+  await store.set(ctx.profile, key, value)
   return {key, value, origin: 'profile', description: settingSpec(key).description}
 }
 
 export async function configUnset(ctx: Context, key: string): Promise<{key: string; removed: boolean}> {
   const store = await ctx.store()
-  return {key, removed: store.unset(ctx.profile, key)}
+  return {key, removed: await store.unset(ctx.profile, key)}
 }
