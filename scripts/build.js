@@ -1,7 +1,7 @@
 // Compiles src/ to dist/ and regenerates oclif.manifest.json from the compiled commands,
 // so the manifest can never drift from the code it describes.
 import {execFileSync} from 'node:child_process'
-import {rmSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -21,3 +21,10 @@ try {
   console.error('build: oclif manifest generation failed')
   process.exit(1)
 }
+
+// oclif lists commands in file-system order, which differs between machines: sort them so
+// the checked-in manifest only changes when a command does.
+const manifestPath = join(root, 'oclif.manifest.json')
+const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'))
+manifest.commands = Object.fromEntries(Object.entries(manifest.commands).sort(([a], [b]) => a.localeCompare(b)))
+writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n')
