@@ -139,7 +139,7 @@ describe('discovery and completion', () => {
     }
   })
 
-  test('`autocomplete bash` builds completions with topics, commands and their flags', async () => {
+  test('`autocomplete bash|zsh|fish` build completions with topics, commands and their flags', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'bfly-ac-'))
     try {
       const env = {BFLY_CONFIG_DIR: tempConfigDir(), XDG_CACHE_HOME: cache, HOME: cache}
@@ -155,6 +155,11 @@ describe('discovery and completion', () => {
       assert.match(script, /^webhooks:retry .*--yes/m)
       const zsh = await runCli(['autocomplete', 'script', 'zsh'], {env})
       assert.equal(zsh.code, 0, zsh.stderr)
+      const fish = await runCli(['autocomplete', 'fish'], {env})
+      assert.equal(fish.code, 0, fish.stderr)
+      assert.equal(fish.stderr, '', 'instructions only on a terminal')
+      assert.match(fish.stdout, /^complete -c bfly -n '__fish_seen_subcommand_from capsules; and __fish_seen_subcommand_from list' -l ndjson /m)
+      assert.match(fish.stdout, /^complete -c bfly -n __fish_use_subcommand -a 'webhooks' /m)
     } finally {
       rmSync(cache, {recursive: true, force: true})
     }
