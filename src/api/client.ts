@@ -37,6 +37,12 @@ export interface RequestSpec {
    * a bulk operation stops starting new items on Ctrl-C but lets the in-flight ones complete.
    */
   signal?: AbortSignal | null
+  /**
+   * One page of a multi-page walk (`--all`, `--limit`). Such GETs go through the lean
+   * transport (page-transport.ts, same rules) and bypass the read cache: a walk of a
+   * million items must not fill it, and a stale page could not be told from a fresh one.
+   */
+  paged?: boolean
 }
 
 export interface Meta {
@@ -66,7 +72,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /** Per logical request; survives got's retries (carried in options.context). */
-interface Attempts {
+export interface Attempts {
   requestId: string
   method: string
   host: string
@@ -86,7 +92,8 @@ interface Attempts {
 
 export interface ClientDeps {
   ctx: Context
-  got: Got
+  /** got, loaded when a request needs it (a walk's pages do not). */
+  got: () => Promise<Got>
   breaker: CircuitStore
   bucket: TokenBucketStore
   backoff?: BackoffPolicy
@@ -131,8 +138,11 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
 export class ApiClient {
   readonly baseUrl: URL
   private readonly ctx: Context
-  private readonly got: Got
+  private gotPromise?: Promise<Got>
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
+  /** --ca-file, read once: a missing file is a usage error before anything is sent. */
+  private readonly ca?: Buffer
+  private pages?: Promise<typeof import('./page-transport.js')>
 
   constructor(
     baseUrl: string,
@@ -142,7 +152,13 @@ export class ApiClient {
     this.baseUrl = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
     this.ctx = deps.ctx
     this.sleep = deps.sleep ?? sleepFor
-    this.got = this.extend()
+    if (this.options.caFile) {
+      try {
+        this.ca = readFileSync(this.options.caFile)
+      } catch (error) {
+        throw new UsageError(`cannot read --ca-file ${this.options.caFile}: ${(error as Error).message}`)
+      }
+    }
   }
 
   get host(): string {
@@ -153,32 +169,21 @@ export class ApiClient {
     return this.deps.breaker
   }
 
-  private extend(): Got {
-    const {ctx} = this
-    const timeoutMs = this.options.timeoutMs
-    const backoff = this.deps.backoff ?? DEFAULT_BACKOFF
-    const random = this.deps.random ?? Math.random
+  private client(): Promise<Got> {
+    this.gotPromise ??= this.deps.got().then((got) => this.extend(got))
+    return this.gotPromise
+  }
+
+  private extend(got: Got): Got {
     const state = (options: {context: Record<string, unknown>}) => options.context.bfly as Attempts
-    let https: Record<string, unknown> | undefined
-    if (this.options.caFile) {
-      try {
-        https = {certificateAuthority: readFileSync(this.options.caFile)}
-      } catch (error) {
-        throw new UsageError(`cannot read --ca-file ${this.options.caFile}: ${(error as Error).message}`)
-      }
-    }
-    return this.deps.got.extend({
-      timeout: requestTimeouts(timeoutMs),
-      ...(https ? {https} : {}),
+    return got.extend({
+      timeout: requestTimeouts(this.options.timeoutMs),
+      ...(this.ca ? {https: {certificateAuthority: this.ca}} : {}),
       responseType: 'text',
       throwHttpErrors: true,
       followRedirect: true,
       maxRedirects: 5,
-      headers: {
-        'user-agent': `bfly/${ctx.version} (${process.platform}; node/${process.versions.node})`,
-        accept: 'application/json',
-        'x-correlation-id': ctx.correlationId,
-      },
+      headers: this.defaultHeaders(),
       retry: {
         limit: this.options.retries,
         methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PATCH'],
@@ -187,97 +192,134 @@ export class ApiClient {
         calculateDelay: async ({attemptCount, error, retryAfter, computedValue}) => {
           // retryWithMergedOptions (the 401 → refresh → retry hook) surfaces as a RetryError: always honoured.
           if (error.name === 'RetryError') return computedValue
-          const st = state(error.options as never)
-          if (st.fatal) return 0
-          const response = error.response
-          if (!response) await this.deps.breaker.failure(st.host, error.code ?? error.message)
-          if (attemptCount > this.options.retries) return 0
-          const method = st.method
-          const idempotent = IDEMPOTENT.has(method) || ((method === 'POST' || method === 'PATCH') && Boolean(headerValue(error.options.headers as never, 'idempotency-key')))
-          if (!idempotent) return 0
-          const retryable = response ? RETRY_STATUS.has(response.statusCode) : RETRY_CODES.has(error.code ?? '') || error.name === 'TimeoutError'
-          if (!retryable) return 0
-          let delay: number
-          if (retryAfter !== undefined && response) {
-            if (retryAfter > this.options.maxRetryAfterMs) {
-              st.retryAfterTooLongMs = retryAfter
-              return 0
-            }
-            delay = Math.max(1, retryAfter)
-          } else delay = fullJitterDelay(attemptCount, backoff, random)
-          st.lastDelayMs = delay
-          const reason = response ? `HTTP ${response.statusCode}` : error.code ?? error.message
-          ctx.trace(`retry ${attemptCount}/${this.options.retries} of ${st.requestId} in ${formatDuration(delay)} (${reason}${retryAfter !== undefined && response ? ', Retry-After' : ''})`)
-          return delay
+          const idempotencyKey = Boolean(headerValue(error.options.headers as never, 'idempotency-key'))
+          return this.retryDelay(state(error.options as never), attemptCount, error, retryAfter, idempotencyKey)
         },
       },
       hooks: {
         beforeRequest: [
           async (options) => {
-            const st = state(options as never)
-            st.attempt++
-            try {
-              const admission = await this.deps.breaker.admit(st.host)
-              if (!admission.allowed) throw new CircuitOpenError(st.host, admission.retryInMs)
-              if (admission.circuit.state === 'half-open') ctx.trace(`circuit half-open for ${st.host}: sending a probe`)
-              const maxWait = timeoutMs ?? 30_000
-              const wait = await this.deps.bucket.take(st.host, st.apiClass, maxWait)
-              if (wait > 0) {
-                ctx.trace(`${st.apiClass} budget: waiting ${formatDuration(wait)} before ${st.requestId}`)
-                await this.sleep(wait, st.signal)
-              }
-              // Redirects pass through here too: credentials only ever go to the API origin.
-              const target = options.url instanceof URL ? options.url : new URL(String(options.url))
-              if (st.credentials && target.origin === this.baseUrl.origin) {
-                const credentialHeaders = await st.credentials.headers()
-                st.secrets = Object.values(credentialHeaders).map((v) => v.replace(/^(Bearer|Basic|DPoP)\s+/i, ''))
-                Object.assign(options.headers, credentialHeaders)
-              }
-            } catch (error) {
-              st.fatal = error instanceof BflyError ? error : new BadResponseError(String((error as Error).message ?? error))
-              throw st.fatal
-            }
-            options.headers.traceparent = `00-${ctx.traceId}-${randomBytes(8).toString('hex')}-01`
-            st.startedAt = performance.now()
-            if (ctx.verbose) {
-              ctx.trace(`→ ${st.method} ${redactUrl(String(options.url))} ${st.requestId}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''}`)
-              ctx.trace(`  ${JSON.stringify(redactHeaders(options.headers as Record<string, unknown>))}`)
-              if (typeof options.body === 'string' && options.body) ctx.trace(`  body ${redactBody(options.body).slice(0, 2000)}`)
-            }
+            const target = options.url instanceof URL ? options.url : new URL(String(options.url))
+            await this.beforeAttempt(state(options as never), target, options.headers as Record<string, string>, options.body)
           },
         ],
         afterResponse: [
           async (response, retryWithMergedOptions) => {
             const st = state(response.request.options as never)
-            const ms = performance.now() - st.startedAt
-            ctx.trace(`← ${response.statusCode} ${st.method} ${redactUrl(response.url)} in ${ms.toFixed(1)} ms (${headerValue(response.headers, 'x-request-id') ?? st.requestId})`)
-            await this.deps.bucket.observe(st.host, st.apiClass, parseServerBudget(response.headers))
-            if (response.statusCode >= 500) await this.deps.breaker.failure(st.host, `HTTP ${response.statusCode}`)
-            else await this.deps.breaker.success(st.host)
-            // A 401 may just mean the access token expired early: one forced refresh, one retry.
-            if (response.statusCode === 401 && st.credentials?.refresh && !st.refreshed) {
-              st.refreshed = true
-              ctx.trace('401: refreshing the session once and retrying')
-              if (await st.credentials.refresh()) return retryWithMergedOptions({headers: await st.credentials.headers()})
-            }
-            return response
+            const refreshed = await this.afterAttempt(st, response)
+            return refreshed ? retryWithMergedOptions({headers: await st.credentials!.headers()}) : response
           },
         ],
         beforeRedirect: [
           (options, response) => {
-            const from = new URL(response.url)
             const to = options.url instanceof URL ? options.url : new URL(String(options.url))
-            // got drops Authorization across origins but not X-API-Key or cookies: credentials never follow a redirect elsewhere.
-            if (from.origin !== to.origin) {
-              for (const name of Object.keys(options.headers)) {
-                if (['authorization', 'x-api-key', 'cookie', 'proxy-authorization'].includes(name.toLowerCase())) delete options.headers[name]
-              }
-              ctx.trace(`redirect to another origin ${to.origin}: credentials dropped`)
-            }
+            this.beforeRedirect(new URL(response.url), to, options.headers as Record<string, unknown>)
           },
         ],
       },
     })
+  }
+
+  /** Sent with every request, whichever transport carries it. */
+  private defaultHeaders(): Record<string, string> {
+    return {
+      'user-agent': `bfly/${this.ctx.version} (${process.platform}; node/${process.versions.node})`,
+      accept: 'application/json',
+      'x-correlation-id': this.ctx.correlationId,
+    }
+  }
+
+  /**
+   * The delay before retry `attemptCount` (0: give up), where got's own retry rules (limit,
+   * methods, status codes, error codes, a Retry-After within the request timeout) allow one.
+   * A failure without a response counts against the circuit.
+   */
+  private async retryDelay(st: Attempts, attemptCount: number, error: {name: string; code?: string; message: string; response?: {statusCode: number}}, retryAfter: number | undefined, idempotencyKey: boolean): Promise<number> {
+    const {ctx} = this
+    if (st.fatal) return 0
+    const response = error.response
+    if (!response) await this.deps.breaker.failure(st.host, error.code ?? error.message)
+    if (attemptCount > this.options.retries) return 0
+    const method = st.method
+    const idempotent = IDEMPOTENT.has(method) || ((method === 'POST' || method === 'PATCH') && idempotencyKey)
+    if (!idempotent) return 0
+    const retryable = response ? RETRY_STATUS.has(response.statusCode) : RETRY_CODES.has(error.code ?? '') || error.name === 'TimeoutError'
+    if (!retryable) return 0
+    let delay: number
+    if (retryAfter !== undefined && response) {
+      if (retryAfter > this.options.maxRetryAfterMs) {
+        st.retryAfterTooLongMs = retryAfter
+        return 0
+      }
+      delay = Math.max(1, retryAfter)
+    } else delay = fullJitterDelay(attemptCount, this.deps.backoff ?? DEFAULT_BACKOFF, this.deps.random ?? Math.random)
+    st.lastDelayMs = delay
+    const reason = response ? `HTTP ${response.statusCode}` : error.code ?? error.message
+    ctx.trace(`retry ${attemptCount}/${this.options.retries} of ${st.requestId} in ${formatDuration(delay)} (${reason}${retryAfter !== undefined && response ? ', Retry-After' : ''})`)
+    return delay
+  }
+
+  /** Before every attempt and redirect hop: breaker, bucket, credentials, a new span, the trace. */
+  private async beforeAttempt(st: Attempts, target: URL, headers: Record<string, string>, body?: unknown): Promise<void> {
+    const {ctx} = this
+    st.attempt++
+    try {
+      const admission = await this.deps.breaker.admit(st.host)
+      if (!admission.allowed) throw new CircuitOpenError(st.host, admission.retryInMs)
+      if (admission.circuit.state === 'half-open') ctx.trace(`circuit half-open for ${st.host}: sending a probe`)
+      const maxWait = this.options.timeoutMs ?? 30_000
+      const wait = await this.deps.bucket.take(st.host, st.apiClass, maxWait)
+      if (wait > 0) {
+        ctx.trace(`${st.apiClass} budget: waiting ${formatDuration(wait)} before ${st.requestId}`)
+        await this.sleep(wait, st.signal)
+      }
+      // Redirects pass through here too: credentials only ever go to the API origin.
+      if (st.credentials && target.origin === this.baseUrl.origin) {
+        const credentialHeaders = await st.credentials.headers()
+        st.secrets = Object.values(credentialHeaders).map((v) => v.replace(/^(Bearer|Basic|DPoP)\s+/i, ''))
+        Object.assign(headers, credentialHeaders)
+      }
+    } catch (error) {
+      st.fatal = error instanceof BflyError ? error : new BadResponseError(String((error as Error).message ?? error))
+      throw st.fatal
+    }
+    headers.traceparent = `00-${ctx.traceId}-${randomBytes(8).toString('hex')}-01`
+    st.startedAt = performance.now()
+    if (ctx.verbose) {
+      ctx.trace(`→ ${st.method} ${redactUrl(String(target))} ${st.requestId}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''}`)
+      ctx.trace(`  ${JSON.stringify(redactHeaders(headers))}`)
+      if (typeof body === 'string' && body) ctx.trace(`  body ${redactBody(body).slice(0, 2000)}`)
+    }
+  }
+
+  /**
+   * After every final response of an attempt: trace, bucket, breaker. True when a 401 may just
+   * mean the access token expired early and one forced refresh worked: send it again.
+   */
+  private async afterAttempt(st: Attempts, response: {statusCode: number; headers: Record<string, string | string[] | undefined>; url: string}): Promise<boolean> {
+    const {ctx} = this
+    if (ctx.verbose) {
+      const ms = performance.now() - st.startedAt
+      ctx.trace(`← ${response.statusCode} ${st.method} ${redactUrl(response.url)} in ${ms.toFixed(1)} ms (${headerValue(response.headers, 'x-request-id') ?? st.requestId})`)
+    }
+    await this.deps.bucket.observe(st.host, st.apiClass, parseServerBudget(response.headers))
+    if (response.statusCode >= 500) await this.deps.breaker.failure(st.host, `HTTP ${response.statusCode}`)
+    else await this.deps.breaker.success(st.host)
+    if (response.statusCode === 401 && st.credentials?.refresh && !st.refreshed) {
+      st.refreshed = true
+      ctx.trace('401: refreshing the session once and retrying')
+      return st.credentials.refresh()
+    }
+    return false
+  }
+
+  /** got drops Authorization across origins but not X-API-Key or cookies: credentials never follow a redirect elsewhere. */
+  private beforeRedirect(from: URL, to: URL, headers: Record<string, unknown>): void {
+    if (from.origin === to.origin) return
+    for (const name of Object.keys(headers)) {
+      if (['authorization', 'x-api-key', 'cookie', 'proxy-authorization'].includes(name.toLowerCase())) delete headers[name]
+    }
+    this.ctx.trace(`redirect to another origin ${to.origin}: credentials dropped`)
   }
 
   url(path: string, query?: RequestSpec['query']): URL {
@@ -316,7 +358,8 @@ export class ApiClient {
       body = JSON.stringify(spec.json)
       headers['content-type'] = 'application/json'
     }
-    const read = method === 'GET' && this.deps.cache
+    const paged = spec.paged === true && method === 'GET' && !spec.raw
+    const read = method === 'GET' && !paged && this.deps.cache
       ? await this.deps.cache.read({
         url,
         headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
@@ -334,17 +377,20 @@ export class ApiClient {
     let answer: Answer
     // Ctrl-C aborts the request and any pending retry.
     try {
-      const response = (await this.got(url, {
-        method,
-        headers,
-        body,
-        context: {bfly: st},
-        signal: st.signal,
-        throwHttpErrors: !spec.raw,
-        ...(spec.raw ? {retry: {limit: 0}} : {}),
-        ...(agent ? {agent} : {}),
-      } as never)) as Response<string>
-      answer = {statusCode: response.statusCode, headers: response.headers, body: response.body, url: response.url}
+      if (paged) answer = await this.pagedGet(url, headers, st, agent)
+      else {
+        const response = (await (await this.client())(url, {
+          method,
+          headers,
+          body,
+          context: {bfly: st},
+          signal: st.signal,
+          throwHttpErrors: !spec.raw,
+          ...(spec.raw ? {retry: {limit: 0}} : {}),
+          ...(agent ? {agent} : {}),
+        } as never)) as Response<string>
+        answer = {statusCode: response.statusCode, headers: response.headers, body: response.body, url: response.url}
+      }
     } catch (error) {
       const failure = this.translate(error as RequestError, st, url)
       // --stale-if-error / fallback: cache — network down, 5xx after the retries, circuit open.
@@ -364,6 +410,32 @@ export class ApiClient {
     read?.commit(answer)
     if (!SAFE.has(method) && answer.statusCode < 400) await this.deps.cache?.written(url, this.baseUrl.pathname, answer.headers)
     return result
+  }
+
+  /** A walk's page through the lean transport, under the rules got's hooks apply (see page-transport.ts). */
+  private async pagedGet(url: URL, headers: Record<string, string>, st: Attempts, agent: Options['agent'] | undefined): Promise<Answer> {
+    this.pages ??= import('./page-transport.js')
+    const transport = await this.pages
+    const response = await transport.pagedGet({
+      url,
+      headers: {...this.defaultHeaders(), ...headers, 'accept-encoding': transport.ACCEPT_ENCODING},
+      state: st,
+      rules: {
+        before: (state, target, sent) => this.beforeAttempt(state, target, sent),
+        after: (state, exchange) => this.afterAttempt(state, exchange),
+        redirect: (_state, from, to, sent) => this.beforeRedirect(from, to, sent),
+        retryDelay: (state, attemptCount, error, retryAfter) => this.retryDelay(state, attemptCount, error, retryAfter, false),
+        sleep: this.sleep,
+      },
+      retries: this.options.retries,
+      retryStatus: RETRY_STATUS,
+      retryCodes: RETRY_CODES,
+      timeouts: requestTimeouts(this.options.timeoutMs) as import('./page-transport.js').Timeouts,
+      agent: (agent?.https ?? agent?.http) as import('node:http').Agent | undefined,
+      ca: this.ca,
+      signal: st.signal,
+    })
+    return {statusCode: response.statusCode, headers: response.headers, body: response.body, url: response.url}
   }
 
   private decode<T>(spec: RequestSpec, method: string, url: URL, response: Answer, ownRequestId: string): ApiResponse<T> {
@@ -437,12 +509,11 @@ export async function proxyAgent(url: URL, proxy: string): Promise<Options['agen
 export async function createApiClient(ctx: Context): Promise<ApiClient> {
   const settings = await ctx.settings()
   const baseUrl = await ctx.apiUrl()
-  const {default: got} = await import('got')
   const breaker = new CircuitStore(ctx.stateDir, {...settings.breaker, probeTimeoutMs: settings.timeoutMs ?? 60_000}, ctx.now)
   const bucket = new TokenBucketStore(ctx.stateDir, undefined, ctx.now)
   const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
   const cache = await createHttpCache(ctx)
-  return new ApiClient(baseUrl, {ctx, got, breaker, bucket, backoff, cache}, {
+  return new ApiClient(baseUrl, {ctx, got: async () => (await import('got')).default, breaker, bucket, backoff, cache}, {
     retries: settings.retries,
     maxRetryAfterMs: settings.maxRetryAfterMs,
     timeoutMs: settings.timeoutMs,
