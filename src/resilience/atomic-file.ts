@@ -1,7 +1,7 @@
 // Files shared by concurrent bfly processes: written whole or not at all (temp file + rename),
 // readable only by the user from the first byte.
 import {randomBytes} from 'node:crypto'
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {mkdir, open, rename, rm} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
@@ -35,6 +35,9 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
  * (about a third of a millisecond of CPU each time, which a 1000-page walk feels).
  */
 export async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
+  // Usually absent (no circuit has ever failed): asking costs a few µs, a failed read throws an
+  // error with a stack, several times that, twice per request.
+  if (!existsSync(path)) return fallback
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T
   } catch {
