@@ -3,7 +3,7 @@
 import {UsageError} from '../errors.js'
 import {parseIntInRange, parseTime} from '../values.js'
 import type {ApiClient, Meta} from './client.js'
-import {paginate} from './paginate.js'
+import {paginatePages} from './paginate.js'
 
 export interface ListQueryInput {
   page?: string
@@ -82,8 +82,11 @@ export function resumeFlags(q: ListQuery, page: number, fetched: number): string
 }
 
 export interface Walk<T> {
-  /** Streams the items; every page goes through the HTTP core (retry, bucket, breaker). */
-  items: AsyncIterable<T>
+  /**
+   * Streams the items; every page goes through the HTTP core (retry, bucket, breaker). Also
+   * hands them over a page at a time (`batches()`), which the renderer prefers. One pass only.
+   */
+  items: AsyncIterable<T> & {batches(): AsyncIterable<T[]>}
   /** How far the walk got and how to go on: said when it is interrupted. */
   progress: () => string
   /** For humans once the list is complete: where the rest is, when there is more. */
@@ -106,8 +109,8 @@ export function walkList<T>(api: () => Promise<ApiClient>, q: ListQuery, options
   let pagination: Meta['pagination']
   const query = Object.fromEntries(Object.entries({...options.filters, ...q.query}).filter(([, v]) => v !== undefined)) as Record<string, string>
   const resume = (page: number, done: number) => resumeFlags(q, page, done)
-  async function* items(): AsyncGenerator<T> {
-    yield* paginate<T>(await api(), {
+  async function* batches(): AsyncGenerator<T[]> {
+    yield* paginatePages<T>(await api(), {
       path: options.path,
       query,
       size: q.size,
@@ -123,8 +126,14 @@ export function walkList<T>(api: () => Promise<ApiClient>, q: ListQuery, options
       },
     })
   }
+  const items = {
+    batches,
+    async* [Symbol.asyncIterator](): AsyncGenerator<T> {
+      for await (const batch of batches()) yield* batch
+    },
+  }
   return {
-    items: items(),
+    items,
     progress: () => {
       const of = pagination ? ` of ${pagination.totalPages}` : ''
       return `stopped at page ${nextPage}${of}; resume with \`${resume(nextPage, fetched)}\``

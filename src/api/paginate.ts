@@ -74,14 +74,21 @@ class RecentIds {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
-export async function* paginate<T = unknown>(api: ApiClient, options: PaginateOptions<T>): AsyncGenerator<T> {
+/**
+ * The walk a page at a time: each batch is a page's items not seen before (cut at the limit).
+ * Output takes a batch in one write instead of an await per item, which is most of the cost of
+ * streaming 100,000 small items.
+ */
+export async function* paginatePages<T = unknown>(api: ApiClient, options: PaginateOptions<T>): AsyncGenerator<T[]> {
   const extract = options.extract ?? envelopePage<T>
   const idOf = options.idOf ?? ((item: T) => (item as {id?: unknown})?.id)
   const resume = options.resume ?? ((page: number) => `--page ${page}`)
   const seen = new RecentIds(Math.max(options.remember ?? 10_000, 2 * (options.size ?? 100)))
   const prefetch = options.prefetch ?? true
+  // One page on its own is an ordinary GET (read cache and all); the pages of a walk are not.
+  const paged = !options.single
   const fetchPage = (page: number) =>
-    api.request({path: options.path, query: {...options.query, page, ...(options.size ? {size: options.size} : {})}})
+    api.request({path: options.path, query: {...options.query, page, ...(options.size ? {size: options.size} : {})}, paged})
   let page = options.startPage ?? 0
   let yielded = 0
   let next: Promise<ApiResponse<unknown>> | undefined
@@ -109,23 +116,28 @@ export async function* paginate<T = unknown>(api: ApiClient, options: PaginateOp
       next = fetchPage(page + 1)
       next.catch(() => {}) // surfaced when awaited, after this page's items are out
     }
-    for (const item of items) {
+    const room = options.limit === undefined ? Infinity : options.limit - yielded
+    const batch: T[] = []
+    for (let i = 0; i < items.length && batch.length < room; i++) {
+      const item = items[i]
       const id = idOf(item)
       if (id !== undefined) {
         if (seen.has(id)) continue
         seen.add(id)
       }
-      yield item
-      yielded++
-      if (options.limit !== undefined && yielded >= options.limit) {
-        options.onPage?.(page, yielded, pagination)
-        return
-      }
+      batch.push(item)
     }
+    if (batch.length > 0) yield batch
+    yielded += batch.length
     options.onPage?.(page, yielded, pagination)
-    if (last) return
+    if (last || yielded >= (options.limit ?? Infinity)) return
     page++
   }
+}
+
+/** The walk item by item (see paginatePages). */
+export async function* paginate<T = unknown>(api: ApiClient, options: PaginateOptions<T>): AsyncGenerator<T> {
+  for await (const batch of paginatePages(api, options)) yield* batch
 }
 
 function interrupted(page: number, yielded: number, resume: (page: number, fetched: number) => string): Interrupted {

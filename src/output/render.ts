@@ -3,7 +3,7 @@
 // table buffers (a human is reading it).
 import {Interrupted, UsageError} from '../errors.js'
 import type {IO} from './io.js'
-import type {Column, CommandResult, ListResult, ObjectResult, StreamResult} from './result.js'
+import {type Column, type CommandResult, isBatched, type ListResult, type ObjectResult, type StreamResult} from './result.js'
 
 export interface RenderOptions {
   json: boolean
@@ -96,6 +96,15 @@ class ListWriter {
   }
 }
 
+/** The items as batches: a batched source page by page, any other one item by item. */
+async function* batchesOf(items: ListResult['items']): AsyncGenerator<readonly unknown[]> {
+  if (isBatched(items)) {
+    yield* items.batches()
+    return
+  }
+  for await (const item of items as AsyncIterable<unknown>) yield [item]
+}
+
 async function renderList(io: IO, result: ListResult, options: RenderOptions): Promise<void> {
   const columns = selectColumns(result.columns, options.columns, result.defaultColumns)
   const terminal = io.stdoutIsTTY && !options.json && !options.ndjson
@@ -105,19 +114,24 @@ async function renderList(io: IO, result: ListResult, options: RenderOptions): P
   const interrupted = () => new Interrupted(`interrupted after ${count} item${count === 1 ? '' : 's'}${result.progress ? ` (${result.progress()})` : ''}`)
   const out = new ListWriter(io)
   try {
-    for await (const item of result.items as AsyncIterable<unknown>) {
+    for await (const batch of batchesOf(result.items)) {
       if (options.signal?.aborted) throw interrupted()
-      if (options.json) {
-        await out.write((opened ? ',\n  ' : '[\n  ') + JSON.stringify(item))
-        opened = true
-      } else if (options.ndjson) {
-        await out.write(JSON.stringify(item) + '\n')
-      } else if (terminal) {
-        rows.push(columns.map((c) => cell(io, c, item, true)))
-      } else {
-        await out.write(columns.map((c) => cell(io, c, item, false)).join('\t') + '\n')
+      // A batch (a page) becomes one string, written once.
+      let text = ''
+      for (const item of batch) {
+        if (options.json) {
+          text += (opened ? ',\n  ' : '[\n  ') + JSON.stringify(item)
+          opened = true
+        } else if (options.ndjson) {
+          text += JSON.stringify(item) + '\n'
+        } else if (terminal) {
+          rows.push(columns.map((c) => cell(io, c, item, true)))
+        } else {
+          text += columns.map((c) => cell(io, c, item, false)).join('\t') + '\n'
+        }
       }
-      count++
+      if (text) await out.write(text)
+      count += batch.length
     }
   } catch (error) {
     // Whatever was fetched is already out; close the JSON array so stdout stays valid JSON.

@@ -23,9 +23,21 @@ export interface Column<T = any> {
   paint?: (value: string) => 'red' | 'green' | 'yellow' | 'dim' | undefined
 }
 
+/**
+ * Items that can also be handed over a batch at a time (the pages of a walk): the renderer
+ * then writes a batch at once instead of awaiting each item.
+ */
+export interface Batched<T> extends AsyncIterable<T> {
+  batches(): AsyncIterable<readonly T[]>
+}
+
+export function isBatched<T>(items: unknown): items is Batched<T> {
+  return typeof (items as Partial<Batched<T>> | undefined)?.batches === 'function'
+}
+
 export interface ListResult<T = any> extends Settled {
   kind: 'list'
-  items: AsyncIterable<T> | Iterable<T>
+  items: AsyncIterable<T> | Iterable<T> | Batched<T>
   columns: Column<T>[]
   /** Keys shown when --columns is not given (default: all). */
   defaultColumns?: string[]
