@@ -8,6 +8,7 @@
 // throughout but may miss one that moved while it ran.
 import {BflyError, Interrupted} from '../errors.js'
 import type {ApiClient, ApiResponse, Meta} from './client.js'
+import {RecentIds} from './recent-ids.js'
 
 export interface Page<T> {
   items: T[]
@@ -47,31 +48,6 @@ export function envelopePage<T>(response: ApiResponse<unknown>): Page<T> {
   return {items, pagination: response.meta?.pagination}
 }
 
-/**
- * The last `max` ids first seen, in a ring: O(1) per item. (A Map evicting its oldest key via
- * keys().next() gets slower and slower, as V8 skips the deleted entries at its front.)
- */
-class RecentIds {
-  private readonly ids = new Set<unknown>()
-  private readonly ring: unknown[]
-  private next = 0
-
-  constructor(max: number) {
-    this.ring = new Array(max)
-  }
-
-  has(id: unknown): boolean {
-    return this.ids.has(id)
-  }
-
-  add(id: unknown): void {
-    if (this.ids.size >= this.ring.length) this.ids.delete(this.ring[this.next])
-    this.ring[this.next] = id
-    this.next = (this.next + 1) % this.ring.length
-    this.ids.add(id)
-  }
-}
-
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
 /**
@@ -94,7 +70,7 @@ export async function* paginatePages<T = unknown>(api: ApiClient, options: Pagin
   let next: Promise<ApiResponse<unknown>> | undefined
   for (;;) {
     if (options.signal?.aborted) throw interrupted(page, yielded, resume)
-    let response: ApiResponse<unknown>
+    let response: ApiResponse<unknown> | undefined
     try {
       response = await (next ?? fetchPage(page))
     } catch (error) {
@@ -107,6 +83,8 @@ export async function* paginatePages<T = unknown>(api: ApiClient, options: Pagin
     }
     next = undefined
     const {items, pagination} = extract(response)
+    // Not kept across the yield: the body and envelope would outlive the page they came in.
+    response = undefined
     const last =
       options.single ||
       items.length === 0 ||
@@ -120,11 +98,7 @@ export async function* paginatePages<T = unknown>(api: ApiClient, options: Pagin
     const batch: T[] = []
     for (let i = 0; i < items.length && batch.length < room; i++) {
       const item = items[i]
-      const id = idOf(item)
-      if (id !== undefined) {
-        if (seen.has(id)) continue
-        seen.add(id)
-      }
+      if (!seen.firstSeen(idOf(item))) continue
       batch.push(item)
     }
     if (batch.length > 0) yield batch
