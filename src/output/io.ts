@@ -1,6 +1,5 @@
 // One object owns stdout, stderr, TTY and colour decisions (as gh's iostreams does).
 // stdout carries data only; progress, warnings and errors go to stderr.
-import {once} from 'node:events'
 
 export interface IOStreams {
   stdout: NodeJS.WritableStream & {isTTY?: boolean; columns?: number}
@@ -45,9 +44,27 @@ export class IO {
   /** Write data to stdout, waiting for the pipe to drain so memory stays flat. */
   async out(text: string): Promise<void> {
     if (this.stdoutBroken) return
-    if (!this.streams.stdout.write(text)) {
-      await Promise.race([once(this.streams.stdout, 'drain'), once(this.streams.stdout, 'error')]).catch(() => {})
-    }
+    if (!this.streams.stdout.write(text)) await this.drained()
+  }
+
+  /**
+   * Resolves once stdout takes more, fails or closes, and leaves no listener behind (racing
+   * events.once() for 'drain' and 'error' left an 'error' listener per wait: a slow reader
+   * of a long walk got a MaxListenersExceededWarning and a leak).
+   */
+  private drained(): Promise<void> {
+    const stdout = this.streams.stdout
+    return new Promise((resolve) => {
+      const done = () => {
+        stdout.off('drain', done)
+        stdout.off('error', done)
+        stdout.off('close', done)
+        resolve()
+      }
+      stdout.on('drain', done)
+      stdout.on('error', done)
+      stdout.on('close', done)
+    })
   }
 
   err(line: string): void {

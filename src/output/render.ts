@@ -132,6 +132,8 @@ async function renderList(io: IO, result: ListResult, options: RenderOptions): P
       }
       if (text) await out.write(text)
       count += batch.length
+      // `bfly … --all | head`: once the reader is gone, fetching the rest helps nobody.
+      if (io.stdoutClosed) break
     }
   } catch (error) {
     // Whatever was fetched is already out; close the JSON array so stdout stays valid JSON.
