@@ -143,6 +143,10 @@ export class ApiClient {
   /** --ca-file, read once: a missing file is a usage error before anything is sent. */
   private readonly ca?: Buffer
   private pages?: Promise<typeof import('./page-transport.js')>
+  private pageRules?: import('./page-transport.js').AttemptRules<Attempts>
+  /** Span ids are cut from a pool of random bytes: one CSPRNG call per 64 requests, not per request. */
+  private spanPool?: Buffer
+  private spanOffset = 0
 
   constructor(
     baseUrl: string,
@@ -283,7 +287,11 @@ export class ApiClient {
       st.fatal = error instanceof BflyError ? error : new BadResponseError(String((error as Error).message ?? error))
       throw st.fatal
     }
-    headers.traceparent = `00-${ctx.traceId}-${randomBytes(8).toString('hex')}-01`
+    if (this.spanPool === undefined || this.spanOffset === this.spanPool.length) {
+      this.spanPool = randomBytes(512)
+      this.spanOffset = 0
+    }
+    headers.traceparent = `00-${ctx.traceId}-${this.spanPool.toString('hex', this.spanOffset, (this.spanOffset += 8))}-01`
     st.startedAt = performance.now()
     if (ctx.verbose) {
       ctx.trace(`→ ${st.method} ${redactUrl(String(target))} ${st.requestId}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''}`)
@@ -420,13 +428,13 @@ export class ApiClient {
       url,
       headers: {...this.defaultHeaders(), ...headers, 'accept-encoding': transport.ACCEPT_ENCODING},
       state: st,
-      rules: {
+      rules: (this.pageRules ??= {
         before: (state, target, sent) => this.beforeAttempt(state, target, sent),
         after: (state, exchange) => this.afterAttempt(state, exchange),
         redirect: (_state, from, to, sent) => this.beforeRedirect(from, to, sent),
         retryDelay: (state, attemptCount, error, retryAfter) => this.retryDelay(state, attemptCount, error, retryAfter, false),
         sleep: this.sleep,
-      },
+      }),
       retries: this.options.retries,
       retryStatus: RETRY_STATUS,
       retryCodes: RETRY_CODES,
