@@ -252,7 +252,9 @@ function exchange<S>(url: URL, headers: Record<string, string>, options: PagedGe
       })
       res.on('end', () => {
         const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
-        decompress(raw, res.headers['content-encoding'], statusCode).then(
+        const coding = res.headers['content-encoding']
+        if (coding === undefined) return finish(undefined, {...meta, body: raw.toString('utf8')})
+        decompress(raw, coding, statusCode).then(
           (body) => finish(undefined, {...meta, body: body.toString('utf8')}),
           (error: NodeJS.ErrnoException) => fail(error),
         )
