@@ -437,7 +437,7 @@ export async function proxyAgent(url: URL, proxy: string): Promise<Options['agen
 export async function createApiClient(ctx: Context): Promise<ApiClient> {
   const settings = await ctx.settings()
   const baseUrl = await ctx.apiUrl()
-  const {default: got} = await import('got')
+  const {default: got} = await import('../vendor/got.js')
   const breaker = new CircuitStore(ctx.stateDir, {...settings.breaker, probeTimeoutMs: settings.timeoutMs ?? 60_000}, ctx.now)
   const bucket = new TokenBucketStore(ctx.stateDir, undefined, ctx.now)
   const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF

@@ -55,7 +55,7 @@ export class OAuthHttp {
         throw new UsageError(`cannot read --ca-file ${settings.caFile}: ${(error as Error).message}`)
       }
     }
-    const {default: got} = await import('got')
+    const {default: got} = await import('../vendor/got.js')
     const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
     return new OAuthHttp(ctx, got, settings.timeoutMs, ca, backoff)
   }
