@@ -44,7 +44,7 @@ export function parseTime(input: string, name: string, now: () => number = Date.
   if (/^\d+(\.\d+)?(ms|s|m|h|d)?$/.test(text)) {
     return new Date(now() - parseDuration(text, name)).toISOString().replace('.000Z', 'Z')
   }
-  throw new UsageError(`invalid ${name} "${input}": use RFC 3339 (2025-12-03T10:00:00Z), a duration ago (30m, 2h, 7d) or now`)
+  throw new UsageError(`invalid ${name} "${input}": use RFC 3339 (2025-12-03T10:00:00Z) or a duration ago (30m, 2h, 7d), or now`)
 }
 
 /** `50` or `50/s`: requests per second. */
