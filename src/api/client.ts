@@ -13,7 +13,7 @@ import {type ApiClass, parseServerBudget, TokenBucketStore} from '../resilience/
 import {formatDuration} from '../values.js'
 import type {Credentials} from '../auth/credentials.js'
 import {type Answer, type CacheState, createHttpCache, type HttpCache} from '../cache/http-cache.js'
-import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor} from './network.js'
+import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor, withDefaultCas} from './network.js'
 import {redactBody, redactHeaders, redactUrl} from './redact.js'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
@@ -162,7 +162,7 @@ export class ApiClient {
     let https: Record<string, unknown> | undefined
     if (this.options.caFile) {
       try {
-        https = {certificateAuthority: readFileSync(this.options.caFile)}
+        https = {certificateAuthority: withDefaultCas(readFileSync(this.options.caFile))}
       } catch (error) {
         throw new UsageError(`cannot read --ca-file ${this.options.caFile}: ${(error as Error).message}`)
       }

@@ -1,5 +1,16 @@
 // Facts about URLs and network failures shared by every HTTP path (got, undici, WebSocket).
+import * as tls from 'node:tls'
 import {ApiError, BadResponseError, type BflyError, NetworkError} from '../errors.js'
+
+/**
+ * The certificate authorities to trust with a ca-file: the usual ones (Node's bundled roots
+ * plus NODE_EXTRA_CA_CERTS) and the file's, never the file's alone (a `ca` option replaces the
+ * defaults, which would break every other host, e.g. an issuer with a public certificate).
+ */
+export function withDefaultCas(extra: Buffer | string): string[] {
+  const defaults = (tls as unknown as {getCACertificates?: (kind: string) => string[]}).getCACertificates?.('default') ?? [...tls.rootCertificates]
+  return [...defaults, extra.toString()]
+}
 
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()

@@ -6,7 +6,7 @@ import {readFileSync} from 'node:fs'
 import type {Got, Response} from 'got'
 import type {Context} from '../context.js'
 import {BadResponseError, BflyError, Interrupted, UsageError} from '../errors.js'
-import {credentialsAllowed, networkErrorFrom, proxyFor} from '../api/network.js'
+import {credentialsAllowed, networkErrorFrom, proxyFor, withDefaultCas} from '../api/network.js'
 import {redactBody, redactUrl} from '../api/redact.js'
 import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay} from '../resilience/backoff.js'
 
@@ -132,7 +132,7 @@ export class OAuthHttp {
         followRedirect: request.followRedirect,
         responseType: 'text',
         ...(request.uninterruptible ? {} : {signal: ctx.signal}),
-        ...(this.ca ? {https: {certificateAuthority: this.ca}} : {}),
+        ...(this.ca ? {https: {certificateAuthority: withDefaultCas(this.ca)}} : {}),
         ...(agent ? {agent} : {}),
       } as never) as unknown as Response<string>
       ctx.trace(`← ${response.statusCode} ${request.method} ${redactUrl(response.url)} in ${(performance.now() - started).toFixed(1)} ms`)

@@ -4,7 +4,7 @@ import {randomBytes, randomUUID} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import type {Context} from '../../context.js'
 import {UsageError} from '../../errors.js'
-import {credentialsAllowed, isLoopbackHost, proxyFor} from '../../api/network.js'
+import {credentialsAllowed, isLoopbackHost, proxyFor, withDefaultCas} from '../../api/network.js'
 import {opaqueId, segment} from '../ids.js'
 import {type Connector, type PlanEvent, PlanWatch, realTimers, RECONNECT_BACKOFF, type Timers} from './plan-stream.js'
 
@@ -62,7 +62,7 @@ export async function wsConnector(ctx: Context, base: URL): Promise<Connector> {
     ctx.trace(`→ GET ${url.href} (WebSocket upgrade) ${headers['x-request-id'] ?? ''}`)
     // closeTimeout (ws ≥ 8.18, not in its types yet): a server that never answers our close
     // frame would otherwise hold the finished command for 30 s.
-    const options = {headers, agent, ca, handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, followRedirects: false, closeTimeout: 1000}
+    const options = {headers, agent, ...(ca ? {ca: withDefaultCas(ca)} : {}), handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, followRedirects: false, closeTimeout: 1000}
     const ws = new WebSocket(url, options as import('ws').ClientOptions)
     ws.on('open', () => {
       ctx.trace(`← 101 ${url.pathname}: stream open`)
