@@ -424,7 +424,7 @@ export class ApiClient {
       return decoded
     }
     const timeout = error.name === 'TimeoutError' ? this.options.timeoutMs : undefined
-    return networkErrorFrom({code: error.code === 'ERR_GOT_REQUEST_ERROR' ? (cause as {code?: string})?.code : error.code, message: (cause as Error)?.message ?? error.message}, url.host, timeout)
+    return networkErrorFrom({code: error.code === 'ERR_GOT_REQUEST_ERROR' ? (cause as {code?: string})?.code : error.code, message: (cause as Error)?.message ?? error.message}, url.host, timeout, proxyFor(url, this.ctx.env))
   }
 }
 

@@ -42,9 +42,37 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH|ERR_CERT)/
 
+/** One line that names a proxy URL without its credentials. */
+export function redactProxy(proxy: string): string {
+  try {
+    const url = new URL(proxy)
+    if (url.username || url.password) {
+      url.username = url.username ? '***' : ''
+      url.password = url.password ? '***' : ''
+    }
+    return url.href.replace(/\/$/, '')
+  } catch {
+    return '(an unparsable proxy URL)'
+  }
+}
+
 /** Turn a low-level socket/DNS/TLS error into a NetworkError with a next step. */
-export function networkErrorFrom(error: {code?: string; message: string}, target: string, timeoutMs?: number): NetworkError {
+export function networkErrorFrom(error: {code?: string; message: string}, target: string, timeoutMs?: number, proxy?: string): NetworkError {
   const code = error.code ?? ''
+  // hpagent: "Bad response: 407"; undici's ProxyAgent: "Proxy response (407) !== 200 when HTTP Tunneling".
+  const refused = /^Bad response: (\d{3})$|Proxy response \((\d{3})\)/.exec(error.message)
+  if (refused) {
+    const status = Number(refused[1] ?? refused[2])
+    const via = proxy ? `the proxy ${redactProxy(proxy)}` : 'the proxy'
+    return new NetworkError(`${via} refused the tunnel to ${target}: HTTP ${status}${status === 407 ? ' Proxy Authentication Required' : ''}`, {
+      code: 'PROXY_ERROR',
+      hint: status === 407 ? 'check the user and password in HTTPS_PROXY / HTTP_PROXY' : 'check HTTPS_PROXY / HTTP_PROXY, or exempt this host with NO_PROXY',
+      cause: error,
+    })
+  }
+  if (proxy && code === 'ECONNREFUSED') {
+    return new NetworkError(`connection refused by the proxy ${redactProxy(proxy)} (on the way to ${target})`, {code: 'CONNECTION_REFUSED', hint: 'is the proxy up? check HTTPS_PROXY / HTTP_PROXY, or exempt this host with NO_PROXY', cause: error})
+  }
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new NetworkError(`request to ${target} timed out${timeoutMs ? ` after ${timeoutMs} ms` : ''}`, {code: 'TIMEOUT', hint: 'check the service, or raise --timeout', cause: error})
   }

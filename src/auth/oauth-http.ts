@@ -142,7 +142,7 @@ export class OAuthHttp {
       if (error instanceof BflyError) throw error
       if ((ctx.signal.aborted && !request.uninterruptible) || e.name === 'AbortError') throw new Interrupted()
       const code = e.code === 'ERR_GOT_REQUEST_ERROR' ? e.cause?.code : e.code
-      throw networkErrorFrom({code, message: e.cause?.message ?? e.message}, target.host, e.name === 'TimeoutError' ? timeout.request : undefined)
+      throw networkErrorFrom({code, message: e.cause?.message ?? e.message}, target.host, e.name === 'TimeoutError' ? timeout.request : undefined, proxy)
     }
   }
 }
