@@ -16,6 +16,7 @@ export const globalFlags = {
   retries: Flags.integer({description: 'retries of a failed request (default 3; 0 disables)', min: 0, max: 10, helpGroup: GLOBAL}),
   'correlation-id': Flags.string({description: 'X-Correlation-ID shared by all requests of this invocation', helpGroup: GLOBAL}),
   'no-color': Flags.boolean({description: 'no ANSI colours (also $NO_COLOR)', helpGroup: GLOBAL}),
+  'ca-file': Flags.string({description: 'PEM file of extra certificate authorities, trusted besides the system ones (also the ca-file setting; NODE_EXTRA_CA_CERTS works too)', helpGroup: GLOBAL}),
   'max-age': Flags.string({
     description: 'GET requests: accept a cached answer up to this old without asking the API, e.g. 5m (default: only what the API says is still fresh)',
     helpGroup: GLOBAL,

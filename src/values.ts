@@ -30,6 +30,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 /** RFC 3339, or a duration meaning that long ago. Returns an RFC 3339 UTC string. */
 export function parseTime(input: string, name: string, now: () => number = Date.now): string {
   const text = String(input).trim()
+  if (text.toLowerCase() === 'now') return new Date(now()).toISOString().replace('.000Z', 'Z')
   if (RFC3339.test(text)) {
     const t = Date.parse(text)
     // Date.parse rolls 2025-02-30 over into March instead of refusing it.
@@ -43,7 +44,7 @@ export function parseTime(input: string, name: string, now: () => number = Date.
   if (/^\d+(\.\d+)?(ms|s|m|h|d)?$/.test(text)) {
     return new Date(now() - parseDuration(text, name)).toISOString().replace('.000Z', 'Z')
   }
-  throw new UsageError(`invalid ${name} "${input}": use RFC 3339 (2025-12-03T10:00:00Z) or a duration ago (30m, 2h, 7d)`)
+  throw new UsageError(`invalid ${name} "${input}": use RFC 3339 (2025-12-03T10:00:00Z) or a duration ago (30m, 2h, 7d), or now`)
 }
 
 /** `50` or `50/s`: requests per second. */

@@ -13,7 +13,7 @@ import {type ApiClass, parseServerBudget, TokenBucketStore} from '../resilience/
 import {formatDuration} from '../values.js'
 import type {Credentials} from '../auth/credentials.js'
 import {type Answer, type CacheState, createHttpCache, type HttpCache} from '../cache/http-cache.js'
-import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor} from './network.js'
+import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor, withDefaultCas} from './network.js'
 import {redactBody, redactHeaders, redactUrl} from './redact.js'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
@@ -140,8 +140,8 @@ export class ApiClient {
   private readonly ctx: Context
   private gotPromise?: Promise<Got>
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
-  /** --ca-file, read once: a missing file is a usage error before anything is sent. */
-  private readonly ca?: Buffer
+  /** --ca-file, read once (a missing file is a usage error before anything is sent), with the default CAs. */
+  private readonly ca?: string[]
   private pages?: Promise<typeof import('./page-transport.js')>
   private pageRules?: import('./page-transport.js').AttemptRules<Attempts>
   /** Span ids are cut from a pool of random bytes: one CSPRNG call per 64 requests, not per request. */
@@ -158,7 +158,7 @@ export class ApiClient {
     this.sleep = deps.sleep ?? sleepFor
     if (this.options.caFile) {
       try {
-        this.ca = readFileSync(this.options.caFile)
+        this.ca = withDefaultCas(readFileSync(this.options.caFile))
       } catch (error) {
         throw new UsageError(`cannot read --ca-file ${this.options.caFile}: ${(error as Error).message}`)
       }
@@ -504,7 +504,7 @@ export class ApiClient {
       return decoded
     }
     const timeout = error.name === 'TimeoutError' ? this.options.timeoutMs : undefined
-    return networkErrorFrom({code: error.code === 'ERR_GOT_REQUEST_ERROR' ? (cause as {code?: string})?.code : error.code, message: (cause as Error)?.message ?? error.message}, url.host, timeout)
+    return networkErrorFrom({code: error.code === 'ERR_GOT_REQUEST_ERROR' ? (cause as {code?: string})?.code : error.code, message: (cause as Error)?.message ?? error.message}, url.host, timeout, proxyFor(url, this.ctx.env))
   }
 }
 
@@ -521,7 +521,7 @@ export async function createApiClient(ctx: Context): Promise<ApiClient> {
   const bucket = new TokenBucketStore(ctx.stateDir, undefined, ctx.now)
   const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
   const cache = await createHttpCache(ctx)
-  return new ApiClient(baseUrl, {ctx, got: async () => (await import('got')).default, breaker, bucket, backoff, cache}, {
+  return new ApiClient(baseUrl, {ctx, got: async () => (await import('../vendor/got.js')).default, breaker, bucket, backoff, cache}, {
     retries: settings.retries,
     maxRetryAfterMs: settings.maxRetryAfterMs,
     timeoutMs: settings.timeoutMs,

@@ -1,5 +1,17 @@
 // Facts about URLs and network failures shared by every HTTP path (got, undici, WebSocket).
-import {ApiError, BadResponseError, type BflyError, NetworkError} from '../errors.js'
+import {readFileSync} from 'node:fs'
+import * as tls from 'node:tls'
+import {ApiError, BadResponseError, type BflyError, NetworkError, UsageError} from '../errors.js'
+
+/**
+ * The certificate authorities to trust with a ca-file: the usual ones (Node's bundled roots
+ * plus NODE_EXTRA_CA_CERTS) and the file's, never the file's alone (a `ca` option replaces the
+ * defaults, which would break every other host, e.g. an issuer with a public certificate).
+ */
+export function withDefaultCas(extra: Buffer | string): string[] {
+  const defaults = (tls as unknown as {getCACertificates?: (kind: string) => string[]}).getCACertificates?.('default') ?? [...tls.rootCertificates]
+  return [...defaults, extra.toString()]
+}
 
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
@@ -31,9 +43,46 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH|ERR_CERT)/
 
+/** The ca-file's certificates; an unreadable file is a usage error naming it (exit 2). */
+export function readCaFile(path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new UsageError(`cannot read --ca-file ${path}: ${(error as Error).message}`, {hint: 'fix --ca-file, or `bfly config unset ca-file`'})
+  }
+}
+
+/** One line that names a proxy URL without its credentials. */
+export function redactProxy(proxy: string): string {
+  try {
+    const url = new URL(proxy)
+    if (url.username || url.password) {
+      url.username = url.username ? '***' : ''
+      url.password = url.password ? '***' : ''
+    }
+    return url.href.replace(/\/$/, '')
+  } catch {
+    return '(an unparsable proxy URL)'
+  }
+}
+
 /** Turn a low-level socket/DNS/TLS error into a NetworkError with a next step. */
-export function networkErrorFrom(error: {code?: string; message: string}, target: string, timeoutMs?: number): NetworkError {
+export function networkErrorFrom(error: {code?: string; message: string}, target: string, timeoutMs?: number, proxy?: string): NetworkError {
   const code = error.code ?? ''
+  // hpagent: "Bad response: 407"; undici's ProxyAgent: "Proxy response (407) !== 200 when HTTP Tunneling".
+  const refused = /^Bad response: (\d{3})$|Proxy response \((\d{3})\)/.exec(error.message)
+  if (refused) {
+    const status = Number(refused[1] ?? refused[2])
+    const via = proxy ? `the proxy ${redactProxy(proxy)}` : 'the proxy'
+    return new NetworkError(`${via} refused the tunnel to ${target}: HTTP ${status}${status === 407 ? ' Proxy Authentication Required' : ''}`, {
+      code: 'PROXY_ERROR',
+      hint: status === 407 ? 'check the user and password in HTTPS_PROXY / HTTP_PROXY' : 'check HTTPS_PROXY / HTTP_PROXY, or exempt this host with NO_PROXY',
+      cause: error,
+    })
+  }
+  if (proxy && code === 'ECONNREFUSED') {
+    return new NetworkError(`connection refused by the proxy ${redactProxy(proxy)} (on the way to ${target})`, {code: 'CONNECTION_REFUSED', hint: 'is the proxy up? check HTTPS_PROXY / HTTP_PROXY, or exempt this host with NO_PROXY', cause: error})
+  }
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new NetworkError(`request to ${target} timed out${timeoutMs ? ` after ${timeoutMs} ms` : ''}`, {code: 'TIMEOUT', hint: 'check the service, or raise --timeout', cause: error})
   }

@@ -83,7 +83,7 @@ export interface PagedGetOptions<S> {
   retryCodes: ReadonlySet<string>
   timeouts: Timeouts
   agent?: Agent
-  ca?: Buffer
+  ca?: string[]
   signal?: AbortSignal
 }
 

@@ -2,11 +2,10 @@
 // redacted --verbose trace as the API client, but its own instance: the API's credentials
 // never go to the OAuth server, and OAuth secrets only over https (or http to loopback).
 import {performance} from 'node:perf_hooks'
-import {readFileSync} from 'node:fs'
 import type {Got, Response} from 'got'
 import type {Context} from '../context.js'
 import {BadResponseError, BflyError, Interrupted, UsageError} from '../errors.js'
-import {credentialsAllowed, networkErrorFrom, proxyFor} from '../api/network.js'
+import {credentialsAllowed, networkErrorFrom, proxyFor, readCaFile, withDefaultCas} from '../api/network.js'
 import {redactBody, redactUrl} from '../api/redact.js'
 import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay} from '../resilience/backoff.js'
 
@@ -47,15 +46,8 @@ export class OAuthHttp {
 
   static async create(ctx: Context): Promise<OAuthHttp> {
     const settings = await ctx.settings()
-    let ca: Buffer | undefined
-    if (settings.caFile) {
-      try {
-        ca = readFileSync(settings.caFile)
-      } catch (error) {
-        throw new UsageError(`cannot read --ca-file ${settings.caFile}: ${(error as Error).message}`)
-      }
-    }
-    const {default: got} = await import('got')
+    const ca = settings.caFile ? readCaFile(settings.caFile) : undefined
+    const {default: got} = await import('../vendor/got.js')
     const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
     return new OAuthHttp(ctx, got, settings.timeoutMs, ca, backoff)
   }
@@ -132,7 +124,7 @@ export class OAuthHttp {
         followRedirect: request.followRedirect,
         responseType: 'text',
         ...(request.uninterruptible ? {} : {signal: ctx.signal}),
-        ...(this.ca ? {https: {certificateAuthority: this.ca}} : {}),
+        ...(this.ca ? {https: {certificateAuthority: withDefaultCas(this.ca)}} : {}),
         ...(agent ? {agent} : {}),
       } as never) as unknown as Response<string>
       ctx.trace(`← ${response.statusCode} ${request.method} ${redactUrl(response.url)} in ${(performance.now() - started).toFixed(1)} ms`)
@@ -142,7 +134,7 @@ export class OAuthHttp {
       if (error instanceof BflyError) throw error
       if ((ctx.signal.aborted && !request.uninterruptible) || e.name === 'AbortError') throw new Interrupted()
       const code = e.code === 'ERR_GOT_REQUEST_ERROR' ? e.cause?.code : e.code
-      throw networkErrorFrom({code, message: e.cause?.message ?? e.message}, target.host, e.name === 'TimeoutError' ? timeout.request : undefined)
+      throw networkErrorFrom({code, message: e.cause?.message ?? e.message}, target.host, e.name === 'TimeoutError' ? timeout.request : undefined, proxy)
     }
   }
 }

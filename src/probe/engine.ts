@@ -8,6 +8,7 @@
 // Ctrl-C by nothing at all (in-flight requests are abandoned and not counted).
 import {randomBytes} from 'node:crypto'
 import type {Dispatcher} from 'undici'
+import {withDefaultCas} from '../api/network.js'
 import {evaluateAssertions} from './assertions.js'
 import {ErrorClassifier, type TransportErrorKind} from './error-kind.js'
 import {createHistogram, type HdrModule, histogramBuckets, LatencyStats, usToMs, EMPTY_LATENCY} from './latency.js'
@@ -199,9 +200,9 @@ class Run {
     }
     if (plan.proxy !== undefined) {
       // The same pool options apply to the pool the agent keeps for the target behind the proxy.
-      return new ProxyAgent({uri: plan.proxy, ...options, ...(plan.ca ? {requestTls: {ca: plan.ca}} : {})})
+      return new ProxyAgent({uri: plan.proxy, ...options, ...(plan.ca ? {requestTls: {ca: withDefaultCas(plan.ca)}} : {})})
     }
-    return new Pool(this.origin, {...options, ...(plan.ca ? {connect: {ca: plan.ca}} : {})})
+    return new Pool(this.origin, {...options, ...(plan.ca ? {connect: {ca: withDefaultCas(plan.ca)}} : {})})
   }
 
   private begin(): void {

@@ -44,7 +44,7 @@ function client(baseUrl: string, setup: Setup = {}) {
   const breaker = new CircuitStore(ctx.stateDir, DEFAULT_BREAKER)
   const api = new ApiClient(baseUrl, {
     ctx,
-    got: async () => (await import('got')).default,
+    got: async () => (await import('../../../dist/vendor/got.js')).default,
     breaker,
     bucket: new TokenBucketStore(ctx.stateDir),
     backoff: {baseMs: 1, factor: 2, capMs: 5},

@@ -21,6 +21,8 @@ describe('values', () => {
     assert.equal(parseTime('2025-12-03T10:00:00Z', 'from'), '2025-12-03T10:00:00Z')
     assert.equal(parseTime('2025-12-03T12:00:00+02:00', 'from'), '2025-12-03T10:00:00Z')
     assert.equal(parseTime('2h', 'from', now), '2025-12-03T08:00:00Z')
+    assert.equal(parseTime('now', 'timestamp', () => Date.parse('2025-12-03T10:00:00.123Z')), '2025-12-03T10:00:00.123Z')
+    assert.equal(parseTime('NOW', 'timestamp', now), '2025-12-03T10:00:00Z')
     assert.throws(() => parseTime('yesterday', 'from'), /RFC 3339/)
     assert.throws(() => parseTime('2025-13-45T10:00:00Z', 'from'), /not a real date/)
   })

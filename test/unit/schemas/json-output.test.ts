@@ -26,6 +26,7 @@ const COMMANDS: Record<string, string> = {
   'events list': 'events-list.schema.json',
   'circuit status': 'circuit-status.schema.json',
   'config list': 'config-list.schema.json',
+  doctor: 'doctor.schema.json',
 }
 const SHARED = ['capsule.schema.json', 'event.schema.json', 'error.schema.json', 'warning.schema.json']
 
