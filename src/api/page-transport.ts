@@ -8,12 +8,12 @@
 //
 // Why not got for these: measured with scripts/bench/pagination.js (100,000 capsules, 1000
 // pages of 100 from a loopback server, 2 cores), a bare got loop fetching the pages needs
-// about 1.7× the wall time and 1.7× the CPU of a bare undici loop and peaks at 160-180 MB of
-// RSS (undici: ~100 MB), so got alone misses both goals of the walk (≥ 0.8× undici, ≤ 100 MB).
-// node:http rather than undici: on the same pages a bare node:http loop took 0.9-1.07 s and
-// peaked at ~75 MB, undici 1.05-1.4 s and ~100 MB; node:http is already in memory (the rest
-// of the client runs got on it), where loading undici costs ~100 ms of start-up, and nock
-// sees node:http requests, so command tests cover this path as they cover got's.
+// 1.7-1.9× the CPU of a bare undici loop and peaks at 165-180 MB of RSS (undici: ~100 MB), so
+// got alone misses both goals of the walk (≥ 0.8× undici's throughput, ≤ 100 MB). A walk now
+// never loads got at all. node:http rather than undici: on the same pages a bare node:http
+// loop took 0.9-1.07 s and peaked at ~75 MB, undici 1.05-1.4 s and ~100 MB; node:http is built
+// in (~5 ms to load where undici costs ~100 ms of start-up), hpagent's proxy agents are
+// node:http agents, and nock sees node:http requests, so command tests cover this path too.
 import type {Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage} from 'node:http'
 import {createRequire} from 'node:module'
 import type {Socket} from 'node:net'
