@@ -274,12 +274,24 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<C
         if (proxy?.protocol === 'https:') return {status: 'skip', detail: 'through an https:// proxy the certificate is not inspected; the http check covers the tunnel'}
         const {inspectTls, tunnel} = await import('./probes.js')
         const port = Number(api!.port || 443)
-        const socket = proxy ? await tunnel(proxy, `${api!.hostname}:${port}`, signal) : undefined
+        let socket
+        if (proxy) {
+          try {
+            socket = await tunnel(proxy, `${api!.hostname}:${port}`, signal)
+          } catch (error) {
+            const refused = /HTTP (\d{3})/.exec(message(error))?.[1]
+            return {
+              status: 'fail',
+              detail: `${redactProxy(proxy.href)}: ${message(error)}`,
+              remedy: refused === '407' ? 'check the user and password in HTTPS_PROXY / HTTP_PROXY' : 'check HTTPS_PROXY / HTTP_PROXY, or exempt this host with NO_PROXY',
+            }
+          }
+        }
         const facts = await inspectTls({host: api!.hostname, port, ca: trusted.cas, socket}, signal)
-        const verdict = tlsVerdict(proxy ? {...facts, viaProxy: redactProxy(proxy.href)} : facts, trusted.label, ctx.now())
-        tlsFailed = verdict.status === 'fail'
-        return verdict
+        return tlsVerdict(proxy ? {...facts, viaProxy: redactProxy(proxy.href)} : facts, trusted.label, ctx.now())
       },
+      // However it failed (the certificate, the tunnel, no answer), requests would fail the same way.
+      settle: (verdict) => ((tlsFailed = verdict.status === 'fail'), verdict),
     },
     {
       name: 'http',
@@ -395,6 +407,8 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<C
     },
     {
       name: 'keychain',
+      // The keychain call has its own bound (a killed helper process says so); this one is a backstop.
+      boundMs: timeoutMs + 1000,
       run: async () => {
         if ((ctx.env.BFLY_KEYCHAIN ?? '').toLowerCase() === 'off') {
           return {status: 'skip', detail: 'off (BFLY_KEYCHAIN=off): logins are kept in a file readable only by you'}

@@ -15,7 +15,7 @@ export class ProbeError extends Error {
   }
 }
 
-const aborted = (signal: AbortSignal) => new ProbeError('stopped', 'ABORTED')
+const aborted = () => new ProbeError('stopped', 'ABORTED')
 
 export async function resolveHost(host: string, signal: AbortSignal): Promise<{addresses: string[]; ms: number}> {
   const dns = await import('node:dns/promises')
@@ -23,7 +23,7 @@ export async function resolveHost(host: string, signal: AbortSignal): Promise<{a
   // getaddrinfo cannot be cancelled; the caller's bound stops waiting for it.
   const found = await Promise.race([
     dns.lookup(host, {all: true}),
-    new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(aborted(signal)), {once: true})),
+    new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(aborted()), {once: true})),
   ])
   return {addresses: found.map((a) => a.address), ms: performance.now() - started}
 }
@@ -34,7 +34,7 @@ export async function connectTcp(host: string, port: number, signal: AbortSignal
   const started = performance.now()
   await new Promise<void>((resolve, reject) => {
     const socket = net.connect({host, port})
-    const stop = () => socket.destroy(aborted(signal))
+    const stop = () => socket.destroy(aborted())
     signal.addEventListener('abort', stop, {once: true})
     socket.once('connect', () => {
       signal.removeEventListener('abort', stop)
@@ -85,7 +85,7 @@ export async function inspectTls(options: {host: string; port: number; ca?: stri
     ...(options.socket ? {socket: options.socket} : {}),
     ...(options.ca ? {ca: options.ca} : {}),
   })
-  const stop = () => socket.destroy(aborted(signal))
+  const stop = () => socket.destroy(aborted())
   signal.addEventListener('abort', stop, {once: true})
   try {
     await new Promise<void>((resolve, reject) => {
@@ -157,12 +157,13 @@ export async function httpGetter(options: {timeoutMs: number; userAgent: string;
 }
 
 /** A few GETs one after the other; stops early once half the bound is spent, keeping what was measured. */
-export async function sample(getter: HttpGetter, url: URL, options: {count: number; budgetMs: number}, signal: AbortSignal): Promise<HttpAnswer[]> {
+export async function sample(getter: HttpGetter, url: URL, options: {count: number; budgetMs: number; clock?: () => number}, signal: AbortSignal): Promise<HttpAnswer[]> {
+  const clock = options.clock ?? (() => performance.now())
   const answers: HttpAnswer[] = []
-  const started = performance.now()
+  const started = clock()
   while (answers.length < options.count) {
     answers.push(await getter.get(url, {}, signal))
-    if (performance.now() - started > options.budgetMs / 2) break
+    if (clock() - started > options.budgetMs / 2) break
   }
   return answers
 }

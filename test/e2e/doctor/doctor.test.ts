@@ -15,6 +15,7 @@ import {pathToFileURL} from 'node:url'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {BIN, cleanEnv, ROOT, runCli, tempConfigDir} from '../../helpers/cli.ts'
 import {startConnectProxy, type TestProxy} from '../../helpers/connect-proxy.ts'
+import {startDbusBlackHole} from '../../helpers/dbus-blackhole.ts'
 
 const TLS = join(ROOT, 'test', 'fixtures', 'tls')
 const CA = join(TLS, 'ca.pem')
@@ -233,8 +234,31 @@ describe('bfly doctor', () => {
       assert.match(r.checks.http.detail, /through the proxy/)
       assert.ok(proxy.seen.filter((s) => s.method === 'CONNECT' && s.target === target).length >= 2, 'TLS and HTTP went through the proxy')
       assert.ok(!r.stdout.includes('pr0xy-pass-word') && !r.stderr.includes('pr0xy-pass-word'))
+
+      const wrong = proxy.url.replace('http://', 'http://alice:wr0ng-pass-word@')
+      const refused = await doctor({BFLY_API_URL: `https://${target}`, BFLY_TOKEN: 'tok', HTTPS_PROXY: wrong}, ['--ca-file', CA])
+      assert.equal(refused.code, 8)
+      assert.equal(refused.checks.tls.status, 'fail')
+      assert.match(refused.checks.tls.detail, /^http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+: the proxy refused the tunnel to api\.bfly\.test:\d+: HTTP 407 Proxy Authentication Required$/)
+      assert.match(refused.checks.tls.remedy!, /user and password/)
+      assert.equal(refused.checks.http.status, 'skip')
+      assert.ok(!refused.stdout.includes('wr0ng-pass-word') && !refused.stderr.includes('wr0ng-pass-word'))
     } finally {
       await proxy.close()
+    }
+  })
+
+  test('a keychain that never answers: a warning within the bound, and doctor carries on', async () => {
+    const hole = await startDbusBlackHole()
+    try {
+      const started = performance.now()
+      const r = await doctor({BFLY_API_URL: sandbox.apiUrl, BFLY_TOKEN: sandbox.demoTokens.admin, BFLY_KEYCHAIN: 'on', DBUS_SESSION_BUS_ADDRESS: hole.address}, ['--timeout', '1s'])
+      assert.equal(r.code, 0, JSON.stringify(r.checks, null, 1))
+      assert.equal(r.checks.keychain.status, 'warn')
+      assert.match(r.checks.keychain.detail, /did not answer within 1 s; logins fall back to a file/)
+      assert.ok(performance.now() - started < 8000)
+    } finally {
+      await hole.close()
     }
   })
 
