@@ -1,6 +1,7 @@
 // Facts about URLs and network failures shared by every HTTP path (got, undici, WebSocket).
+import {readFileSync} from 'node:fs'
 import * as tls from 'node:tls'
-import {ApiError, BadResponseError, type BflyError, NetworkError} from '../errors.js'
+import {ApiError, BadResponseError, type BflyError, NetworkError, UsageError} from '../errors.js'
 
 /**
  * The certificate authorities to trust with a ca-file: the usual ones (Node's bundled roots
@@ -41,6 +42,15 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH|ERR_CERT)/
+
+/** The ca-file's certificates; an unreadable file is a usage error naming it (exit 2). */
+export function readCaFile(path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new UsageError(`cannot read --ca-file ${path}: ${(error as Error).message}`, {hint: 'fix --ca-file, or `bfly config unset ca-file`'})
+  }
+}
 
 /** One line that names a proxy URL without its credentials. */
 export function redactProxy(proxy: string): string {

@@ -2,11 +2,10 @@
 // redacted --verbose trace as the API client, but its own instance: the API's credentials
 // never go to the OAuth server, and OAuth secrets only over https (or http to loopback).
 import {performance} from 'node:perf_hooks'
-import {readFileSync} from 'node:fs'
 import type {Got, Response} from 'got'
 import type {Context} from '../context.js'
 import {BadResponseError, BflyError, Interrupted, UsageError} from '../errors.js'
-import {credentialsAllowed, networkErrorFrom, proxyFor, withDefaultCas} from '../api/network.js'
+import {credentialsAllowed, networkErrorFrom, proxyFor, readCaFile, withDefaultCas} from '../api/network.js'
 import {redactBody, redactUrl} from '../api/redact.js'
 import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay} from '../resilience/backoff.js'
 
@@ -47,14 +46,7 @@ export class OAuthHttp {
 
   static async create(ctx: Context): Promise<OAuthHttp> {
     const settings = await ctx.settings()
-    let ca: Buffer | undefined
-    if (settings.caFile) {
-      try {
-        ca = readFileSync(settings.caFile)
-      } catch (error) {
-        throw new UsageError(`cannot read --ca-file ${settings.caFile}: ${(error as Error).message}`)
-      }
-    }
+    const ca = settings.caFile ? readCaFile(settings.caFile) : undefined
     const {default: got} = await import('../vendor/got.js')
     const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
     return new OAuthHttp(ctx, got, settings.timeoutMs, ca, backoff)

@@ -9,9 +9,11 @@ import {join, resolve} from 'node:path'
 
 const TLS = resolve(import.meta.dirname, '..', 'fixtures', 'tls')
 
-export async function startTlsFront(targetPort: number): Promise<{port: number; close(): Promise<void>}> {
+export async function startTlsFront(target: number | (() => number)): Promise<{port: number; close(): Promise<void>}> {
+  const targetPort = () => (typeof target === 'number' ? target : target())
   const server: Server = createServer({cert: readFileSync(join(TLS, 'server.pem')), key: readFileSync(join(TLS, 'server.key'))}, (req, res) => {
-    const upstream = request({host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers}, (answer) => {
+    const headers = {...req.headers, 'x-forwarded-proto': 'https', 'x-forwarded-host': req.headers.host ?? ''}
+    const upstream = request({host: '127.0.0.1', port: targetPort(), method: req.method, path: req.url, headers}, (answer) => {
       res.writeHead(answer.statusCode!, answer.headers)
       answer.pipe(res)
     })
@@ -19,7 +21,7 @@ export async function startTlsFront(targetPort: number): Promise<{port: number; 
     req.pipe(upstream)
   })
   server.on('upgrade', (req, socket, head) => {
-    const upstream = connect(targetPort, '127.0.0.1', () => {
+    const upstream = connect(targetPort(), '127.0.0.1', () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`]
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`)
       upstream.write(lines.join('\r\n') + '\r\n\r\n')

@@ -1,10 +1,9 @@
 // `bfly plans`: start a plan (POST /api/v1/plans/{id}/execute) and follow it over the WebSocket
 // /ws/plans/{id}, with the same credentials, proxy and CA rules as every HTTP request.
 import {randomBytes, randomUUID} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 import type {Context} from '../../context.js'
 import {UsageError} from '../../errors.js'
-import {credentialsAllowed, isLoopbackHost, proxyFor, withDefaultCas} from '../../api/network.js'
+import {credentialsAllowed, isLoopbackHost, proxyFor, readCaFile, withDefaultCas} from '../../api/network.js'
 import {opaqueId, segment} from '../ids.js'
 import {type Connector, type PlanEvent, PlanWatch, realTimers, RECONNECT_BACKOFF, type Timers} from './plan-stream.js'
 
@@ -48,14 +47,7 @@ export async function wsConnector(ctx: Context, base: URL): Promise<Connector> {
     agent = new HttpsProxyAgent({proxy, keepAlive: false})
     ctx.trace(`plan stream through proxy ${new URL(proxy).host}`)
   }
-  let ca: Buffer | undefined
-  if (settings.caFile) {
-    try {
-      ca = readFileSync(settings.caFile)
-    } catch (error) {
-      throw new UsageError(`cannot read --ca-file ${settings.caFile}: ${(error as Error).message}`)
-    }
-  }
+  const ca = settings.caFile ? readCaFile(settings.caFile) : undefined
   return async (headers, sink, target) => {
     const url = new URL(base)
     if (target.executionId) url.searchParams.set('executionId', target.executionId)

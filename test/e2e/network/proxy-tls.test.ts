@@ -77,6 +77,17 @@ describe('proxies and private CAs', () => {
     }
   })
 
+  test('an unreadable --ca-file: exit 2, one line naming it, nothing sent', async () => {
+    const before = proxy.seen.length
+    for (const args of [['capsules', 'get', 'cap_1'], ['probe', '/api/v1/capsules', '--requests', '1']]) {
+      const r = await runCli([...args, '--ca-file', '/nonexistent/ca.pem'], {env: env(good.port)})
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(r.stderr, /^Error: cannot read --ca-file \/nonexistent\/ca\.pem: ENOENT/)
+      assert.equal(r.stderr.trim().split('\n').length, 1)
+    }
+    assert.equal(proxy.seen.length, before)
+  })
+
   test('NO_PROXY sends the request directly: the proxy sees nothing', async () => {
     const before = proxy.seen.length
     const r = await runCli(['capsules', 'get', 'cap_1', '--retries', '0', '--ca-file', CA], {env: env(good.port, {NO_PROXY: '.bfly.test'})})
