@@ -1,6 +1,6 @@
 // Facts about URLs and network failures shared by every HTTP path (got, undici, WebSocket).
 import * as tls from 'node:tls'
-import {ApiError, BadResponseError, type BflyError, NetworkError} from '../errors.js'
+import {ApiError, BadResponseError, type BflyError, NetworkError, UsageError} from '../errors.js'
 
 /**
  * The certificate authorities to trust with a ca-file: the usual ones (Node's bundled roots
@@ -22,11 +22,17 @@ export function credentialsAllowed(url: URL): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))
 }
 
-/** The proxy for `url` according to HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case), or undefined. */
+/**
+ * The proxy for `url` according to HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case), or
+ * undefined. Loopback is never proxied (a proxy cannot reach this machine's loopback). NO_PROXY
+ * entries: `*`, a host, a domain suffix (`example.com`, `.example.com`, `*.example.com`), an IP,
+ * each optionally with `:port`. A proxy URL without a scheme means http://.
+ */
 export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
-  const noProxy = env.NO_PROXY ?? env.no_proxy ?? ''
+  if (isLoopbackHost(url.hostname)) return undefined
+  const noProxy = env.NO_PROXY || env.no_proxy || ''
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  const port = url.port || (url.protocol === 'https:' || url.protocol === 'wss:' ? '443' : '80')
   for (const raw of noProxy.split(/[\s,]+/)) {
     const entry = raw.trim().toLowerCase()
     if (!entry) continue
@@ -36,8 +42,22 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
     const bare = entryHost.replace(/^\*?\./, '')
     if (host === bare || host.endsWith('.' + bare)) return undefined
   }
-  const proxy = url.protocol === 'https:' ? env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy : env.HTTP_PROXY ?? env.http_proxy
-  return proxy && proxy.trim() !== '' ? proxy.trim() : undefined
+  const secure = url.protocol === 'https:' || url.protocol === 'wss:'
+  const variable = (secure ? ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] : ['HTTP_PROXY', 'http_proxy']).find((name) => env[name]?.trim())
+  if (!variable) return undefined
+  const value = env[variable]!.trim()
+  const proxy = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
+  let parsed: URL
+  try {
+    parsed = new URL(proxy)
+  } catch {
+    // The value may hold a password: it is not repeated.
+    throw new UsageError(`${variable} is not a URL`, {hint: `set it to http://host:port (or http://user:password@host:port)`})
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new UsageError(`${variable} names a ${parsed.protocol.replace(/:$/, '')} proxy; only http:// and https:// proxies are supported`, {hint: `set ${variable} to an http(s) proxy, or bypass it with NO_PROXY`})
+  }
+  return proxy
 }
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH|ERR_CERT)/

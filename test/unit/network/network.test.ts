@@ -1,0 +1,59 @@
+// The proxy and certificate rules every HTTP path shares (src/api/network.ts).
+import assert from 'node:assert/strict'
+import {describe, test} from 'node:test'
+import {proxyFor} from '../../../dist/api/network.js'
+
+const P = 'http://proxy.corp:3128'
+
+describe('proxyFor', () => {
+  const url = (u: string) => new URL(u)
+
+  test('HTTPS_PROXY for https (HTTP_PROXY as a fallback), HTTP_PROXY only for http; lower case too', () => {
+    assert.equal(proxyFor(url('https://api.example.com'), {HTTPS_PROXY: P}), P)
+    assert.equal(proxyFor(url('https://api.example.com'), {https_proxy: P}), P)
+    assert.equal(proxyFor(url('https://api.example.com'), {HTTP_PROXY: P}), P)
+    assert.equal(proxyFor(url('wss://api.example.com/ws'), {HTTPS_PROXY: P}), P)
+    assert.equal(proxyFor(url('http://api.example.com'), {http_proxy: P}), P)
+    assert.equal(proxyFor(url('http://api.example.com'), {HTTPS_PROXY: P}), undefined)
+    assert.equal(proxyFor(url('https://api.example.com'), {}), undefined)
+    // An empty upper-case variable does not hide the lower-case one.
+    assert.equal(proxyFor(url('https://api.example.com'), {HTTPS_PROXY: '', https_proxy: P}), P)
+  })
+
+  test('loopback is never proxied', () => {
+    for (const u of ['https://127.0.0.1:8443', 'http://localhost:3000', 'https://[::1]:1', 'https://app.localhost']) {
+      assert.equal(proxyFor(url(u), {HTTPS_PROXY: P, HTTP_PROXY: P}), undefined, u)
+    }
+  })
+
+  test('NO_PROXY: *, hosts, suffixes with or without a dot or *., ports, IPs; either case, commas or spaces', () => {
+    const through = (u: string, noProxy: string, key = 'NO_PROXY') => proxyFor(url(u), {HTTPS_PROXY: P, HTTP_PROXY: P, [key]: noProxy}) !== undefined
+    assert.equal(through('https://a.example.com', '*'), false)
+    assert.equal(through('https://api.example.com', 'api.example.com'), false)
+    assert.equal(through('https://API.Example.com', 'api.EXAMPLE.com'), false)
+    assert.equal(through('https://api.example.com', 'example.com'), false)
+    assert.equal(through('https://example.com', '.example.com'), false)
+    assert.equal(through('https://deep.api.example.com', '.example.com', 'no_proxy'), false)
+    assert.equal(through('https://api.example.com', '*.example.com'), false)
+    assert.equal(through('https://notexample.com', 'example.com'), true, 'a suffix matches at a dot only')
+    assert.equal(through('https://api.example.com:8443', 'api.example.com:8443'), false)
+    assert.equal(through('https://api.example.com:8443', 'api.example.com:443'), true)
+    assert.equal(through('https://api.example.com', 'api.example.com:443'), false, 'the default port counts')
+    assert.equal(through('http://api.example.com', 'api.example.com:80'), false)
+    assert.equal(through('https://10.1.2.3', '10.1.2.3'), false)
+    assert.equal(through('https://[2001:db8::1]:8443', '[2001:db8::1]:8443'), false)
+    assert.equal(through('https://b.corp', 'a.corp b.corp'), false)
+    assert.equal(through('https://b.corp', ' a.corp , b.corp '), false)
+    assert.equal(through('https://c.corp', 'a.corp,b.corp'), true)
+  })
+
+  test('a proxy without a scheme is http://; a bad one is a usage error that does not repeat the value', () => {
+    assert.equal(proxyFor(url('https://api.example.com'), {HTTPS_PROXY: 'proxy.corp:3128'}), 'http://proxy.corp:3128')
+    assert.throws(() => proxyFor(url('https://api.example.com'), {HTTPS_PROXY: 'http://user:pa ss@[bad'}), (e: Error & {exitCode: number}) => {
+      assert.equal(e.exitCode, 2)
+      assert.match(e.message, /^HTTPS_PROXY is not a URL$/)
+      return true
+    })
+    assert.throws(() => proxyFor(url('https://api.example.com'), {https_proxy: 'socks5://127.0.0.1:1080'}), /https_proxy names a socks5 proxy/)
+  })
+})
