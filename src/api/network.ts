@@ -61,6 +61,31 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH|ERR_CERT)/
+const UNTRUSTED = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/
+const PRIVATE_CA_HINT = 'for a private CA pass --ca-file /path/ca.pem (or `bfly config set ca-file /path/ca.pem`, or NODE_EXTRA_CA_CERTS=/path/ca.pem)'
+
+/** A certificate problem, said in words, with the remedy that fits it. */
+function tlsErrorFrom(error: {code?: string; message: string}, target: string): NetworkError {
+  const code = error.code ?? ''
+  const options = (hint: string) => ({code: 'TLS_ERROR', hint, cause: error})
+  if (UNTRUSTED.test(code)) {
+    return new NetworkError(`the certificate of ${target} is not signed by a trusted certificate authority (${code})`, options(PRIVATE_CA_HINT))
+  }
+  if (code === 'CERT_HAS_EXPIRED') {
+    return new NetworkError(`the certificate of ${target} has expired (${code})`, options("the server must renew it; if it should still be valid, check this machine's clock"))
+  }
+  if (code === 'CERT_NOT_YET_VALID') {
+    return new NetworkError(`the certificate of ${target} is not valid yet (${code})`, options("check this machine's clock"))
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
+    const names = /cert's altnames: (.+)$/.exec(error.message)?.[1]
+    return new NetworkError(`the certificate of ${target} is not for that host name${names ? ` (it names ${names})` : ''}`, options('check the host in the URL: it must be a name the certificate was issued for'))
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return new NetworkError(`${target} does not speak TLS on that port (${code})`, options('check the URL: http:// instead of https://, or the port'))
+  }
+  return new NetworkError(`TLS error talking to ${target}: ${error.message}`, options(`check the URL; ${PRIVATE_CA_HINT}`))
+}
 
 /** Turn a low-level socket/DNS/TLS error into a NetworkError with a next step. */
 export function networkErrorFrom(error: {code?: string; message: string}, target: string, timeoutMs?: number): NetworkError {
@@ -74,9 +99,7 @@ export function networkErrorFrom(error: {code?: string; message: string}, target
     return new NetworkError(`connection to ${target} was reset`, {code: 'CONNECTION_RESET', hint: 'try again; if it persists, check proxies between you and the API', cause: error})
   }
   if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return new NetworkError(`network unreachable for ${target}`, {code: 'NETWORK_UNREACHABLE', cause: error})
-  if (TLS_CODES.test(code)) {
-    return new NetworkError(`TLS error talking to ${target}: ${error.message}`, {code: 'TLS_ERROR', hint: 'for a private CA use --ca-file or NODE_EXTRA_CA_CERTS', cause: error})
-  }
+  if (TLS_CODES.test(code)) return tlsErrorFrom(error, target)
   return new NetworkError(`network error talking to ${target}: ${error.message}`, {cause: error})
 }
 

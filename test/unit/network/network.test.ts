@@ -1,7 +1,7 @@
 // The proxy and certificate rules every HTTP path shares (src/api/network.ts).
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {proxyFor} from '../../../dist/api/network.js'
+import {networkErrorFrom, proxyFor} from '../../../dist/api/network.js'
 
 const P = 'http://proxy.corp:3128'
 
@@ -55,5 +55,24 @@ describe('proxyFor', () => {
       return true
     })
     assert.throws(() => proxyFor(url('https://api.example.com'), {https_proxy: 'socks5://127.0.0.1:1080'}), /https_proxy names a socks5 proxy/)
+  })
+})
+
+describe('TLS failures', () => {
+  test('each kind says what is wrong and the remedy that fits it', () => {
+    const untrusted = networkErrorFrom({code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', message: 'unable to verify the first certificate'}, 'api.example.com:443')
+    assert.equal(untrusted.code, 'TLS_ERROR')
+    assert.equal(untrusted.exitCode, 7)
+    assert.match(untrusted.message, /^the certificate of api\.example\.com:443 is not signed by a trusted certificate authority/)
+    assert.match(untrusted.hint!, /--ca-file .*NODE_EXTRA_CA_CERTS/)
+    for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']) {
+      assert.match(networkErrorFrom({code, message: ''}, 'h').hint!, /--ca-file/, code)
+    }
+    const expired = networkErrorFrom({code: 'CERT_HAS_EXPIRED', message: 'certificate has expired'}, 'h:443')
+    assert.match(expired.message, /has expired/)
+    assert.doesNotMatch(expired.hint!, /--ca-file/)
+    const mismatch = networkErrorFrom({code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: "Hostname/IP does not match certificate's altnames: Host: h. is not in the cert's altnames: DNS:other.example"}, 'h:443')
+    assert.equal(mismatch.message, 'the certificate of h:443 is not for that host name (it names DNS:other.example)')
+    assert.match(networkErrorFrom({code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number'}, 'h:80').hint!, /http:\/\//)
   })
 })
