@@ -2,7 +2,6 @@
 // timeouts, retries with full jitter, Retry-After, the shared token bucket, the per-host
 // circuit breaker, contract headers, envelope decoding, redacted --verbose trace.
 import {randomBytes, randomUUID} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 import {performance} from 'node:perf_hooks'
 import type {Got, Options, RequestError, Response} from 'got'
 import type {Context} from '../context.js'
@@ -13,7 +12,7 @@ import {type ApiClass, parseServerBudget, TokenBucketStore} from '../resilience/
 import {formatDuration} from '../values.js'
 import type {Credentials} from '../auth/credentials.js'
 import {type Answer, type CacheState, createHttpCache, type HttpCache} from '../cache/http-cache.js'
-import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor, withDefaultCas} from './network.js'
+import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor, readCaFile, withDefaultCas} from './network.js'
 import {redactBody, redactHeaders, redactUrl} from './redact.js'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
@@ -133,6 +132,8 @@ export class ApiClient {
   private readonly ctx: Context
   private readonly got: Got
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
+  /** The ca-file's certificates with the default roots. */
+  private readonly cas?: string[]
 
   constructor(
     baseUrl: string,
@@ -142,6 +143,7 @@ export class ApiClient {
     this.baseUrl = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
     this.ctx = deps.ctx
     this.sleep = deps.sleep ?? sleepFor
+    this.cas = options.caFile ? withDefaultCas(readCaFile(options.caFile)) : undefined
     this.got = this.extend()
   }
 
@@ -159,14 +161,7 @@ export class ApiClient {
     const backoff = this.deps.backoff ?? DEFAULT_BACKOFF
     const random = this.deps.random ?? Math.random
     const state = (options: {context: Record<string, unknown>}) => options.context.bfly as Attempts
-    let https: Record<string, unknown> | undefined
-    if (this.options.caFile) {
-      try {
-        https = {certificateAuthority: withDefaultCas(readFileSync(this.options.caFile))}
-      } catch (error) {
-        throw new UsageError(`cannot read --ca-file ${this.options.caFile}: ${(error as Error).message}`)
-      }
-    }
+    const https = this.cas ? {certificateAuthority: this.cas} : undefined
     return this.deps.got.extend({
       timeout: requestTimeouts(timeoutMs),
       ...(https ? {https} : {}),

@@ -1,5 +1,7 @@
 // Facts about URLs and network failures shared by every HTTP path (got, undici, WebSocket).
 import * as tls from 'node:tls'
+import {X509Certificate} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 import {ApiError, BadResponseError, type BflyError, NetworkError, UsageError} from '../errors.js'
 
 /**
@@ -101,6 +103,40 @@ export function networkErrorFrom(error: {code?: string; message: string}, target
   if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return new NetworkError(`network unreachable for ${target}`, {code: 'NETWORK_UNREACHABLE', cause: error})
   if (TLS_CODES.test(code)) return tlsErrorFrom(error, target)
   return new NetworkError(`network error talking to ${target}: ${error.message}`, {cause: error})
+}
+
+/**
+ * The certificates of a ca-file as PEM text. PEM or DER; a file that cannot be read or holds
+ * no certificate is a usage error now, not a puzzling "unable to verify" later (Node ignores
+ * what it cannot parse in `ca`).
+ */
+export function readCaFile(path: string): string {
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(path)
+  } catch (error) {
+    throw new UsageError(`cannot read the ca-file ${path}: ${(error as Error).message}`, {code: 'CA_FILE', hint: 'fix --ca-file, or `bfly config unset ca-file`'})
+  }
+  const blocks = bytes.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+  const pems: string[] = []
+  for (const block of blocks) {
+    try {
+      pems.push(new X509Certificate(block).toString())
+    } catch {
+      // a damaged block among good ones is skipped; none at all is reported below
+    }
+  }
+  if (pems.length === 0 && blocks.length === 0) {
+    try {
+      pems.push(new X509Certificate(bytes).toString())
+    } catch {
+      // neither PEM nor DER
+    }
+  }
+  if (pems.length === 0) {
+    throw new UsageError(`the ca-file ${path} holds no certificate`, {code: 'CA_FILE', hint: 'it must be the PEM (or DER) certificate of the CA, e.g. ca.pem'})
+  }
+  return pems.join('')
 }
 
 export interface DecodedBody {

@@ -2,11 +2,10 @@
 // redacted --verbose trace as the API client, but its own instance: the API's credentials
 // never go to the OAuth server, and OAuth secrets only over https (or http to loopback).
 import {performance} from 'node:perf_hooks'
-import {readFileSync} from 'node:fs'
 import type {Got, Response} from 'got'
 import type {Context} from '../context.js'
 import {BadResponseError, BflyError, Interrupted, UsageError} from '../errors.js'
-import {credentialsAllowed, networkErrorFrom, proxyFor, withDefaultCas} from '../api/network.js'
+import {credentialsAllowed, networkErrorFrom, proxyFor, readCaFile, withDefaultCas} from '../api/network.js'
 import {redactBody, redactUrl} from '../api/redact.js'
 import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay} from '../resilience/backoff.js'
 
@@ -41,23 +40,17 @@ export class OAuthHttp {
     private readonly ctx: Context,
     private readonly got: Got,
     private readonly timeoutMs: number | undefined,
-    private readonly ca: Buffer | undefined,
+    /** The ca-file's certificates with the default roots. */
+    private readonly cas: string[] | undefined,
     private readonly backoff: BackoffPolicy,
   ) {}
 
   static async create(ctx: Context): Promise<OAuthHttp> {
     const settings = await ctx.settings()
-    let ca: Buffer | undefined
-    if (settings.caFile) {
-      try {
-        ca = readFileSync(settings.caFile)
-      } catch (error) {
-        throw new UsageError(`cannot read --ca-file ${settings.caFile}: ${(error as Error).message}`)
-      }
-    }
+    const cas = settings.caFile ? withDefaultCas(readCaFile(settings.caFile)) : undefined
     const {default: got} = await import('../vendor/got.js')
     const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
-    return new OAuthHttp(ctx, got, settings.timeoutMs, ca, backoff)
+    return new OAuthHttp(ctx, got, settings.timeoutMs, cas, backoff)
   }
 
   /** GET a JSON document (discovery); network failures and 5xx are retried twice. */
@@ -132,7 +125,7 @@ export class OAuthHttp {
         followRedirect: request.followRedirect,
         responseType: 'text',
         ...(request.uninterruptible ? {} : {signal: ctx.signal}),
-        ...(this.ca ? {https: {certificateAuthority: withDefaultCas(this.ca)}} : {}),
+        ...(this.cas ? {https: {certificateAuthority: this.cas}} : {}),
         ...(agent ? {agent} : {}),
       } as never) as unknown as Response<string>
       ctx.trace(`← ${response.statusCode} ${request.method} ${redactUrl(response.url)} in ${(performance.now() - started).toFixed(1)} ms`)

@@ -3,7 +3,7 @@
 import {readFile} from 'node:fs/promises'
 import type {Context} from '../context.js'
 import {CheckFailed, UsageError} from '../errors.js'
-import {isLoopbackHost, credentialsAllowed, proxyFor} from '../api/network.js'
+import {isLoopbackHost, credentialsAllowed, proxyFor, readCaFile} from '../api/network.js'
 import {parseHeader} from '../services/api/call.js'
 import {object, text, type CommandResult} from '../output/result.js'
 import {parseDuration, parseRate, formatDuration} from '../values.js'
@@ -129,11 +129,7 @@ export async function probe(ctx: Context, input: ProbeInput, deps: ProbeDeps): P
   plan.requestIdPrefix = `req-${ctx.traceId.slice(0, 12)}`
   plan.traceId = ctx.traceId
 
-  if (settings.caFile) {
-    plan.ca = await readFile(settings.caFile).catch((error: Error) => {
-      throw new UsageError(`cannot read --ca-file ${settings.caFile}: ${error.message}`)
-    })
-  }
+  if (settings.caFile) plan.ca = readCaFile(settings.caFile)
   const hdr = ((await import('hdr-histogram-js')) as unknown as {default: typeof import('hdr-histogram-js')}).default
   const hdrLog = input.hdrOut === undefined ? undefined : await (await import('./hdr-log.js')).HdrLog.open(input.hdrOut, hdr)
   if (ctx.verbose) {

@@ -1,10 +1,9 @@
 // `bfly plans`: start a plan (POST /api/v1/plans/{id}/execute) and follow it over the WebSocket
 // /ws/plans/{id}, with the same credentials, proxy and CA rules as every HTTP request.
 import {randomBytes, randomUUID} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 import type {Context} from '../../context.js'
 import {UsageError} from '../../errors.js'
-import {credentialsAllowed, isLoopbackHost, proxyFor, withDefaultCas} from '../../api/network.js'
+import {credentialsAllowed, isLoopbackHost, proxyFor, readCaFile, withDefaultCas} from '../../api/network.js'
 import {opaqueId, segment} from '../ids.js'
 import {type Connector, type PlanEvent, PlanWatch, realTimers, RECONNECT_BACKOFF, type Timers} from './plan-stream.js'
 
@@ -48,21 +47,14 @@ export async function wsConnector(ctx: Context, base: URL): Promise<Connector> {
     agent = new HttpsProxyAgent({proxy, keepAlive: false})
     ctx.trace(`plan stream through proxy ${new URL(proxy).host}`)
   }
-  let ca: Buffer | undefined
-  if (settings.caFile) {
-    try {
-      ca = readFileSync(settings.caFile)
-    } catch (error) {
-      throw new UsageError(`cannot read --ca-file ${settings.caFile}: ${(error as Error).message}`)
-    }
-  }
+  const cas = settings.caFile ? withDefaultCas(readCaFile(settings.caFile)) : undefined
   return async (headers, sink, target) => {
     const url = new URL(base)
     if (target.executionId) url.searchParams.set('executionId', target.executionId)
     ctx.trace(`→ GET ${url.href} (WebSocket upgrade) ${headers['x-request-id'] ?? ''}`)
     // closeTimeout (ws ≥ 8.18, not in its types yet): a server that never answers our close
     // frame would otherwise hold the finished command for 30 s.
-    const options = {headers, agent, ...(ca ? {ca: withDefaultCas(ca)} : {}), handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, followRedirects: false, closeTimeout: 1000}
+    const options = {headers, agent, ...(cas ? {ca: cas} : {}), handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, followRedirects: false, closeTimeout: 1000}
     const ws = new WebSocket(url, options as import('ws').ClientOptions)
     ws.on('open', () => {
       ctx.trace(`← 101 ${url.pathname}: stream open`)

@@ -1,8 +1,14 @@
 // The proxy and certificate rules every HTTP path shares (src/api/network.ts).
 import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
 import {describe, test} from 'node:test'
-import {networkErrorFrom, proxyFor} from '../../../dist/api/network.js'
+import {X509Certificate} from 'node:crypto'
+import {networkErrorFrom, proxyFor, readCaFile, withDefaultCas} from '../../../dist/api/network.js'
 
+const TLS = resolve(import.meta.dirname, '..', '..', 'fixtures', 'tls')
 const P = 'http://proxy.corp:3128'
 
 describe('proxyFor', () => {
@@ -74,5 +80,29 @@ describe('TLS failures', () => {
     const mismatch = networkErrorFrom({code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: "Hostname/IP does not match certificate's altnames: Host: h. is not in the cert's altnames: DNS:other.example"}, 'h:443')
     assert.equal(mismatch.message, 'the certificate of h:443 is not for that host name (it names DNS:other.example)')
     assert.match(networkErrorFrom({code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number'}, 'h:80').hint!, /http:\/\//)
+  })
+})
+
+describe('ca-file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bfly-ca-'))
+
+  test('PEM and DER are read as PEM; a file without a certificate or missing is a usage error', () => {
+    const pem = readFileSync(join(TLS, 'ca.pem'), 'utf8')
+    assert.equal(new X509Certificate(readCaFile(join(TLS, 'ca.pem'))).subject, 'CN=bfly test CA')
+    const der = join(dir, 'ca.der')
+    writeFileSync(der, new X509Certificate(pem).raw)
+    assert.equal(new X509Certificate(readCaFile(der)).subject, 'CN=bfly test CA')
+    const bundle = join(dir, 'bundle.pem')
+    writeFileSync(bundle, `# two CAs\n${pem}\n${readFileSync(join(TLS, 'server.pem'), 'utf8')}`)
+    assert.equal(readCaFile(bundle).match(/BEGIN CERTIFICATE/g)!.length, 2)
+    const key = join(TLS, 'ca.key')
+    assert.throws(() => readCaFile(key), (e: Error & {exitCode: number}) => e.exitCode === 2 && /holds no certificate/.test(e.message))
+    assert.throws(() => readCaFile(join(dir, 'missing.pem')), (e: Error & {exitCode: number}) => e.exitCode === 2 && /cannot read the ca-file/.test(e.message))
+  })
+
+  test('trusted in addition to the default roots, never instead of them', () => {
+    const cas = withDefaultCas(readCaFile(join(TLS, 'ca.pem')))
+    assert.ok(cas.length > 100, 'the bundled roots are kept')
+    assert.ok(cas.at(-1)!.includes('BEGIN CERTIFICATE'))
   })
 })
