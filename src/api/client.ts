@@ -12,7 +12,7 @@ import {type ApiClass, parseServerBudget, TokenBucketStore} from '../resilience/
 import {formatDuration} from '../values.js'
 import type {Credentials} from '../auth/credentials.js'
 import {type Answer, type CacheState, createHttpCache, type HttpCache} from '../cache/http-cache.js'
-import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor, readCaFile, withDefaultCas} from './network.js'
+import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFailure, proxyFor, proxyLabel, readCaFile, tunnelAgent, withDefaultCas} from './network.js'
 import {redactBody, redactHeaders, redactUrl} from './redact.js'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
@@ -132,7 +132,7 @@ export class ApiClient {
   private readonly ctx: Context
   private readonly got: Got
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
-  /** The ca-file's certificates with the default roots. */
+  /** The ca-file's certificates with the default roots, for the API and for an https proxy. */
   private readonly cas?: string[]
 
   constructor(
@@ -185,7 +185,8 @@ export class ApiClient {
           const st = state(error.options as never)
           if (st.fatal) return 0
           const response = error.response
-          if (!response) await this.deps.breaker.failure(st.host, error.code ?? error.message)
+          // A proxy that refuses or is down says nothing about the API: its circuit stays as it is.
+          if (!response && !proxyFailure(error)) await this.deps.breaker.failure(st.host, error.code ?? error.message)
           if (attemptCount > this.options.retries) return 0
           const method = st.method
           const idempotent = IDEMPOTENT.has(method) || ((method === 'POST' || method === 'PATCH') && Boolean(headerValue(error.options.headers as never, 'idempotency-key')))
@@ -325,7 +326,8 @@ export class ApiClient {
     if (reused) return this.decode<T>(spec, method, url, reused, st.requestId)
     if (read) Object.assign(headers, read.validators())
     const proxy = proxyFor(url, ctx.env)
-    const agent = proxy ? await proxyAgent(url, proxy) : undefined
+    const agent = proxy ? await proxyAgent(url, proxy, this.cas) : undefined
+    if (proxy) ctx.trace(`through the proxy ${proxyLabel(proxy)}`)
     let answer: Answer
     // Ctrl-C aborts the request and any pending retry.
     try {
@@ -423,10 +425,10 @@ export class ApiClient {
   }
 }
 
-export async function proxyAgent(url: URL, proxy: string): Promise<Options['agent']> {
-  const {HttpProxyAgent, HttpsProxyAgent} = await import('hpagent')
-  const common = {proxy, keepAlive: false}
-  return url.protocol === 'https:' ? {https: new HttpsProxyAgent(common)} : {http: new HttpProxyAgent(common)}
+/** got's agent option for `url` through `proxy` (see tunnelAgent). */
+export async function proxyAgent(url: URL, proxy: string, ca?: string[]): Promise<Options['agent']> {
+  const agent = await tunnelAgent(url, proxy, ca)
+  return url.protocol === 'https:' ? {https: agent as import('node:https').Agent} : {http: agent}
 }
 
 export async function createApiClient(ctx: Context): Promise<ApiClient> {

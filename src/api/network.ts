@@ -62,6 +62,81 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
   return proxy
 }
 
+/** A proxy URL fit for messages and traces: the user name kept, the password never. */
+export function proxyLabel(proxy: string): string {
+  try {
+    const url = new URL(proxy)
+    const user = url.username ? `${decodeURIComponent(url.username)}:***@` : ''
+    return `${url.protocol}//${user}${url.host}`
+  } catch {
+    return 'the proxy'
+  }
+}
+
+const PROXY_STATUS_TEXT: Record<number, string> = {403: 'forbidden', 407: 'proxy authentication required', 502: 'bad gateway', 503: 'service unavailable', 504: 'gateway timeout'}
+
+/**
+ * A failure reaching the proxy or opening a tunnel through it, named after the proxy (without
+ * its password) rather than the API: the API was never reached. hpagent says `Bad response:
+ * 407`, undici `Proxy response (407) !== 200 when HTTP Tunneling`.
+ */
+export function proxyErrorFrom(error: {code?: string; message: string}, proxy: string, target: string): NetworkError {
+  const label = proxyLabel(proxy)
+  const status = Number(/^(?:Bad response: |Proxy response \()(\d{3})/.exec(error.message)?.[1] ?? NaN)
+  const reason = Number.isNaN(status) ? '' : `HTTP ${status}${PROXY_STATUS_TEXT[status] ? ` ${PROXY_STATUS_TEXT[status]}` : ''}`
+  const bypass = 'or bypass the proxy for this host with NO_PROXY'
+  if (status === 407) {
+    const hasCredentials = /^[a-z]+:\/\/[^/@]*@/i.test(proxy)
+    return new NetworkError(`the proxy ${label} refused the tunnel to ${target}: ${reason}`, {
+      code: 'PROXY_AUTH_REQUIRED',
+      status,
+      hint: hasCredentials ? 'it rejected the user name and password in the proxy URL; check them' : 'put the credentials in the proxy URL: HTTPS_PROXY=http://user:password@host:port',
+      cause: error,
+    })
+  }
+  if (status === 403) {
+    return new NetworkError(`the proxy ${label} refused the tunnel to ${target}: ${reason}`, {code: 'PROXY_REFUSED', status, hint: `the proxy does not allow this host or port; ask its administrators, ${bypass}`, cause: error})
+  }
+  if (!Number.isNaN(status)) {
+    return new NetworkError(`the proxy ${label} could not open a tunnel to ${target}: ${reason}`, {code: 'PROXY_REFUSED', status, hint: `the proxy could not reach the host: check the URL, ${bypass}`, cause: error})
+  }
+  const code = error.code ?? ''
+  const what = code === 'ECONNREFUSED' ? 'connection refused'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'its host name does not resolve'
+    : code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' ? 'the connection was reset'
+    : code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || /timeout/i.test(error.message) ? 'no answer in time'
+    : error.message
+  return new NetworkError(`cannot reach the proxy ${label} (for ${target}): ${what}`, {code: 'PROXY_UNREACHABLE', hint: `check HTTPS_PROXY / HTTP_PROXY, ${bypass}`, cause: error})
+}
+
+type ConnectionCallback = (error: Error | null, socket?: unknown) => void
+
+/**
+ * An agent that reaches `url` through a CONNECT tunnel of `proxy` (hpagent), for got, ws and
+ * node:http alike. Whatever fails before the tunnel is up is the proxy's failure and says so
+ * (proxyErrorFrom), instead of blaming the API host. `ca` (the ca-file with the default
+ * roots) also verifies an https:// proxy; the target's certificate is checked by the caller's
+ * own TLS options, which the agent passes on.
+ */
+export async function tunnelAgent(url: URL, proxy: string, ca?: string[]): Promise<import('node:http').Agent> {
+  const {HttpProxyAgent, HttpsProxyAgent} = await import('hpagent')
+  const options = {proxy, keepAlive: false, ...(ca ? {proxyRequestOptions: {ca}} : {})}
+  const agent = url.protocol === 'https:' || url.protocol === 'wss:' ? new HttpsProxyAgent(options) : new HttpProxyAgent(options)
+  const open = agent.createConnection.bind(agent) as unknown as (options: {host?: string; port?: number | string}, callback: ConnectionCallback) => unknown
+  const wrapped = (options: {host?: string; port?: number | string}, callback: ConnectionCallback) =>
+    open(options, (error, socket) => callback(error ? proxyErrorFrom(error as Error & {code?: string}, proxy, `${options.host}:${options.port}`) : null, socket))
+  ;(agent as unknown as {createConnection: typeof wrapped}).createConnection = wrapped
+  return agent
+}
+
+/** Whether an error (or what it wraps) is a failure of the proxy rather than of the target. */
+export function proxyFailure(error: unknown): NetworkError | undefined {
+  for (let e = error as {cause?: unknown} | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e instanceof NetworkError && e.code.startsWith('PROXY_')) return e
+  }
+  return undefined
+}
+
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH|ERR_CERT)/
 const UNTRUSTED = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/
 const PRIVATE_CA_HINT = 'for a private CA pass --ca-file /path/ca.pem (or `bfly config set ca-file /path/ca.pem`, or NODE_EXTRA_CA_CERTS=/path/ca.pem)'

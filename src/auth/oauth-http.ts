@@ -5,7 +5,7 @@ import {performance} from 'node:perf_hooks'
 import type {Got, Response} from 'got'
 import type {Context} from '../context.js'
 import {BadResponseError, BflyError, Interrupted, UsageError} from '../errors.js'
-import {credentialsAllowed, networkErrorFrom, proxyFor, readCaFile, withDefaultCas} from '../api/network.js'
+import {credentialsAllowed, networkErrorFrom, proxyFor, proxyLabel, readCaFile, withDefaultCas} from '../api/network.js'
 import {redactBody, redactUrl} from '../api/redact.js'
 import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay} from '../resilience/backoff.js'
 
@@ -97,12 +97,12 @@ export class OAuthHttp {
       throw new UsageError(`refusing to talk OAuth over plain http to ${target.host}`, {hint: 'the issuer must be https:// (plain http is allowed for loopback only)'})
     }
     const proxy = proxyFor(target, ctx.env)
-    const agent = proxy ? await (await import('../api/client.js')).proxyAgent(target, proxy) : undefined
-    const {requestTimeouts} = await import('../api/client.js')
+    const {proxyAgent, requestTimeouts} = await import('../api/client.js')
+    const agent = proxy ? await proxyAgent(target, proxy, this.cas) : undefined
     const timeout = {...requestTimeouts(this.timeoutMs), request: Math.min(this.timeoutMs ?? TOKEN_REQUEST_LIMIT_MS, TOKEN_REQUEST_LIMIT_MS)}
     const started = performance.now()
     if (ctx.verbose) {
-      ctx.trace(`→ ${request.method} ${redactUrl(url)}`)
+      ctx.trace(`→ ${request.method} ${redactUrl(url)}${proxy ? ` through the proxy ${proxyLabel(proxy)}` : ''}`)
       if (request.body) ctx.trace(`  body ${redactBody(request.body)}`)
     }
     try {
@@ -133,6 +133,8 @@ export class OAuthHttp {
     } catch (error) {
       const e = error as Error & {code?: string; cause?: {code?: string; message?: string}}
       if (error instanceof BflyError) throw error
+      // The proxy's own failures (tunnel refused, proxy down) arrive already described.
+      if (e.cause instanceof BflyError) throw e.cause
       if ((ctx.signal.aborted && !request.uninterruptible) || e.name === 'AbortError') throw new Interrupted()
       const code = e.code === 'ERR_GOT_REQUEST_ERROR' ? e.cause?.code : e.code
       throw networkErrorFrom({code, message: e.cause?.message ?? e.message}, target.host, e.name === 'TimeoutError' ? timeout.request : undefined)

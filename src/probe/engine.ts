@@ -198,11 +198,13 @@ class Run {
       connectTimeout: plan.timeoutMs,
       keepAliveTimeout: 30_000,
     }
+    const ca = plan.ca ? withDefaultCas(plan.ca) : undefined
     if (plan.proxy !== undefined) {
-      // The same pool options apply to the pool the agent keeps for the target behind the proxy.
-      return new ProxyAgent({uri: plan.proxy, ...options, ...(plan.ca ? {requestTls: {ca: withDefaultCas(plan.ca)}} : {})})
+      // The same pool options apply to the pool the agent keeps for the target behind the proxy;
+      // the CAs verify the target and an https:// proxy alike.
+      return new ProxyAgent({uri: plan.proxy, ...options, ...(ca ? {requestTls: {ca}, proxyTls: {ca}} : {})})
     }
-    return new Pool(this.origin, {...options, ...(plan.ca ? {connect: {ca: withDefaultCas(plan.ca)}} : {})})
+    return new Pool(this.origin, {...options, ...(ca ? {connect: {ca}} : {})})
   }
 
   private begin(): void {

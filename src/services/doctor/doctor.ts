@@ -219,8 +219,8 @@ async function tlsCheck(url: URL, ca: {label: string; extra?: Buffer}, options: 
 async function httpChecks(ctx: Context, route: Route, ca: {extra?: Buffer}, options: DoctorOptions): Promise<Check[]> {
   const [{default: got}, {proxyAgent}] = await Promise.all([import('../../vendor/got.js'), import('../../api/client.js')])
   const target = new URL('.well-known/oauth-protected-resource', route.url.href.endsWith('/') ? route.url : `${route.url.href}/`)
-  const agent = route.proxy ? await proxyAgent(target, route.proxy.href) : undefined
   const cas = await trustedCas(ca.extra)
+  const agent = route.proxy ? await proxyAgent(target, route.proxy.href, cas) : undefined
   const latencies: number[] = []
   let last: {status: number; date?: string; at: number} | undefined
   try {
@@ -241,9 +241,9 @@ async function httpChecks(ctx: Context, route: Route, ca: {extra?: Buffer}, opti
       last = {status: response.statusCode, date: response.headers.date, at: ctx.now()}
     }
   } catch (error) {
-    const {networkErrorFrom} = await import('../../api/network.js')
+    const {networkErrorFrom, proxyFailure} = await import('../../api/network.js')
     const cause = (error as {cause?: {code?: string; message?: string}}).cause
-    const failure = networkErrorFrom({code: cause?.code ?? (error as {code?: string}).code, message: cause?.message ?? message(error)}, route.url.host, options.timeoutMs)
+    const failure = proxyFailure(error) ?? networkErrorFrom({code: cause?.code ?? (error as {code?: string}).code, message: cause?.message ?? message(error)}, route.url.host, options.timeoutMs)
     return [
       {name: 'http', status: 'fail', detail: `GET ${target.pathname}: ${failure.message}`, remedy: failure.hint ?? 'check the API URL and that the service is up'},
       skip('clock', 'no answer from the server'),

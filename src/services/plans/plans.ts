@@ -3,7 +3,7 @@
 import {randomBytes, randomUUID} from 'node:crypto'
 import type {Context} from '../../context.js'
 import {UsageError} from '../../errors.js'
-import {credentialsAllowed, isLoopbackHost, proxyFor, readCaFile, withDefaultCas} from '../../api/network.js'
+import {credentialsAllowed, proxyFor, proxyLabel, readCaFile, tunnelAgent, withDefaultCas} from '../../api/network.js'
 import {opaqueId, segment} from '../ids.js'
 import {type Connector, type PlanEvent, PlanWatch, realTimers, RECONNECT_BACKOFF, type Timers} from './plan-stream.js'
 
@@ -39,15 +39,14 @@ export async function wsConnector(ctx: Context, base: URL): Promise<Connector> {
   const {default: WebSocket} = await import('ws')
   const settings = await ctx.settings()
   const httpForm = new URL(base.href.replace(/^ws/, 'http'))
-  // Through a proxy a WebSocket needs a CONNECT tunnel: done for wss; loopback never goes through one.
-  const proxy = base.protocol === 'wss:' && !isLoopbackHost(base.hostname) ? proxyFor(httpForm, ctx.env) : undefined
-  let agent: import('node:https').Agent | undefined
-  if (proxy) {
-    const {HttpsProxyAgent} = await import('hpagent')
-    agent = new HttpsProxyAgent({proxy, keepAlive: false})
-    ctx.trace(`plan stream through proxy ${new URL(proxy).host}`)
-  }
   const cas = settings.caFile ? withDefaultCas(readCaFile(settings.caFile)) : undefined
+  // Through a proxy a WebSocket needs a CONNECT tunnel (loopback never goes through one).
+  const proxy = proxyFor(httpForm, ctx.env)
+  let agent: import('node:http').Agent | undefined
+  if (proxy) {
+    agent = await tunnelAgent(base, proxy, cas)
+    ctx.trace(`plan stream through the proxy ${proxyLabel(proxy)}`)
+  }
   return async (headers, sink, target) => {
     const url = new URL(base)
     if (target.executionId) url.searchParams.set('executionId', target.executionId)

@@ -6,7 +6,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {describe, test} from 'node:test'
 import {X509Certificate} from 'node:crypto'
-import {networkErrorFrom, proxyFor, readCaFile, withDefaultCas} from '../../../dist/api/network.js'
+import {networkErrorFrom, proxyErrorFrom, proxyFailure, proxyFor, proxyLabel, readCaFile, withDefaultCas} from '../../../dist/api/network.js'
 
 const TLS = resolve(import.meta.dirname, '..', '..', 'fixtures', 'tls')
 const P = 'http://proxy.corp:3128'
@@ -61,6 +61,40 @@ describe('proxyFor', () => {
       return true
     })
     assert.throws(() => proxyFor(url('https://api.example.com'), {https_proxy: 'socks5://127.0.0.1:1080'}), /https_proxy names a socks5 proxy/)
+  })
+})
+
+describe('proxy failures', () => {
+  test('the label keeps the user, never the password', () => {
+    assert.equal(proxyLabel('http://alice:s3cret@proxy.corp:3128'), 'http://alice:***@proxy.corp:3128')
+    assert.equal(proxyLabel('http://proxy.corp:3128/'), 'http://proxy.corp:3128')
+    assert.equal(proxyLabel('https://proxy.corp'), 'https://proxy.corp')
+  })
+
+  test('407 / 403 / 502 from hpagent and undici, a refused or unresolvable proxy: exit 7, named after the proxy', () => {
+    const auth = proxyErrorFrom({message: 'Bad response: 407'}, 'http://alice:s3cret@proxy.corp:3128', 'api.example.com:443')
+    assert.equal(auth.code, 'PROXY_AUTH_REQUIRED')
+    assert.equal(auth.exitCode, 7)
+    assert.equal(auth.message, 'the proxy http://alice:***@proxy.corp:3128 refused the tunnel to api.example.com:443: HTTP 407 proxy authentication required')
+    assert.match(auth.hint!, /check them/)
+    assert.match(proxyErrorFrom({message: 'Proxy response (407) !== 200 when HTTP Tunneling'}, P, 'h:443').hint!, /http:\/\/user:password@host:port/)
+    const forbidden = proxyErrorFrom({message: 'Bad response: 403'}, P, 'h:443')
+    assert.equal(forbidden.code, 'PROXY_REFUSED')
+    assert.match(forbidden.message, /HTTP 403 forbidden$/)
+    assert.match(proxyErrorFrom({message: 'Bad response: 502'}, P, 'h:443').message, /could not open a tunnel to h:443: HTTP 502 bad gateway/)
+    const refused = proxyErrorFrom({code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.0.0.1:3128'}, P, 'h:443')
+    assert.equal(refused.code, 'PROXY_UNREACHABLE')
+    assert.equal(refused.message, 'cannot reach the proxy http://proxy.corp:3128 (for h:443): connection refused')
+    assert.match(proxyErrorFrom({code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND proxy.corp'}, P, 'h:443').message, /does not resolve/)
+    assert.match(proxyErrorFrom({message: 'Proxy timeout'}, P, 'h:443').message, /no answer in time/)
+  })
+
+  test('proxyFailure finds a proxy error however deep it is wrapped, and nothing else', () => {
+    const inner = proxyErrorFrom({message: 'Bad response: 407'}, P, 'h:443')
+    assert.equal(proxyFailure(new Error('wrapper', {cause: inner})), inner)
+    assert.equal(proxyFailure(inner), inner)
+    assert.equal(proxyFailure(networkErrorFrom({code: 'ECONNREFUSED', message: ''}, 'h')), undefined)
+    assert.equal(proxyFailure(undefined), undefined)
   })
 })
 
