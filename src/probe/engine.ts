@@ -54,6 +54,8 @@ export interface RunOptions {
   onTick?: (tick: LiveTick) => void
   /** Each measured interval's histogram (µs) before it is reset, with epoch-ms bounds (for --hdr-out). */
   onInterval?: (histogram: Histogram, startEpochMs: number, endEpochMs: number) => void
+  /** Every transport failure (no response at all), e.g. to explain a run where nothing answered. */
+  onTransportError?: (error: Error) => void
   /** Defaults to an undici Pool on the plan's origin. */
   dispatcher?: ProbeDispatcher
   /** Defaults to the installed hdr-histogram-js. */
@@ -311,6 +313,7 @@ class Run {
     this.inFlight--
     if (this.cancelled) return this.maybeFinish()
     this.liveEnded++
+    this.options.onTransportError?.(error)
     if (exchange.measured) {
       const kind: TransportErrorKind = this.classifier.kindOf(error as Error & {code?: string})
       this.measuredEnded++
