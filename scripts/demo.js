@@ -62,6 +62,7 @@ try {
 
   step(['login', '--device'])
   step(['auth', 'status'])
+  step(['doctor'], {expect: [0, 8]})
   step(['capsules', 'list', '--size', '5'])
   const first = spawnSync(process.execPath, [bin, 'capsules', 'list', '--size', '1', '--json'], {env, encoding: 'utf8'})
   const capsuleId = first.status === 0 ? JSON.parse(first.stdout)[0]?.id : undefined
@@ -79,6 +80,7 @@ try {
   step(['webhooks', 'list'])
   step(['webhooks', 'deliveries', webhookId ?? 'wh_1', '--status', 'failed'])
   step(['webhooks', 'retry', '--webhook', webhookId ?? 'wh_1', '--status', 'failed', '--dry-run'], {id: 'webhooks:retry'})
+  step(['plans', 'execute', 'plan_123', '--watch'], {expect: [0, 6], id: 'plans:execute'})
   step(['probe', '/api/v1/capsules?size=1', '--rate', '50', '--duration', '5s', '--assert', 'p99<500ms'], {expect: [0, 8], id: 'probe'})
   step(['circuit', 'status'])
   step(['logout'])

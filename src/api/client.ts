@@ -12,7 +12,7 @@ import {type ApiClass, parseServerBudget, TokenBucketStore} from '../resilience/
 import {formatDuration} from '../values.js'
 import type {Credentials} from '../auth/credentials.js'
 import {type Answer, type CacheState, createHttpCache, type HttpCache} from '../cache/http-cache.js'
-import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFailure, proxyFor, proxyLabel, readCaFile, tunnelAgent, withDefaultCas} from './network.js'
+import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFailure, proxyFor, redactProxy, readCaFile, tunnelAgent, withDefaultCas} from './network.js'
 import {redactBody, redactHeaders, redactUrl} from './redact.js'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
@@ -327,7 +327,7 @@ export class ApiClient {
     if (read) Object.assign(headers, read.validators())
     const proxy = proxyFor(url, ctx.env)
     const agent = proxy ? await proxyAgent(url, proxy, this.cas) : undefined
-    if (proxy) ctx.trace(`through the proxy ${proxyLabel(proxy)}`)
+    if (proxy) ctx.trace(`through the proxy ${redactProxy(proxy)}`)
     let answer: Answer
     // Ctrl-C aborts the request and any pending retry.
     try {
@@ -421,7 +421,7 @@ export class ApiClient {
       return decoded
     }
     const timeout = error.name === 'TimeoutError' ? this.options.timeoutMs : undefined
-    return networkErrorFrom({code: error.code === 'ERR_GOT_REQUEST_ERROR' ? (cause as {code?: string})?.code : error.code, message: (cause as Error)?.message ?? error.message}, url.host, timeout)
+    return networkErrorFrom({code: error.code === 'ERR_GOT_REQUEST_ERROR' ? (cause as {code?: string})?.code : error.code, message: (cause as Error)?.message ?? error.message}, url.host, timeout, proxyFor(url, this.ctx.env))
   }
 }
 

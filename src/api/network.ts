@@ -62,51 +62,51 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
   return proxy
 }
 
-/** A proxy URL fit for messages and traces: the user name kept, the password never. */
-export function proxyLabel(proxy: string): string {
+/** One line that names a proxy URL without its credentials. */
+export function redactProxy(proxy: string): string {
   try {
     const url = new URL(proxy)
-    const user = url.username ? `${decodeURIComponent(url.username)}:***@` : ''
-    return `${url.protocol}//${user}${url.host}`
+    if (url.username || url.password) {
+      url.username = url.username ? '***' : ''
+      url.password = url.password ? '***' : ''
+    }
+    return url.href.replace(/\/$/, '')
   } catch {
-    return 'the proxy'
+    return '(an unparsable proxy URL)'
   }
 }
 
-const PROXY_STATUS_TEXT: Record<number, string> = {403: 'forbidden', 407: 'proxy authentication required', 502: 'bad gateway', 503: 'service unavailable', 504: 'gateway timeout'}
-
 /**
  * A failure reaching the proxy or opening a tunnel through it, named after the proxy (without
- * its password) rather than the API: the API was never reached. hpagent says `Bad response:
+ * its credentials) rather than the API: the API was never reached. hpagent says `Bad response:
  * 407`, undici `Proxy response (407) !== 200 when HTTP Tunneling`.
  */
 export function proxyErrorFrom(error: {code?: string; message: string}, proxy: string, target: string): NetworkError {
-  const label = proxyLabel(proxy)
-  const status = Number(/^(?:Bad response: |Proxy response \()(\d{3})/.exec(error.message)?.[1] ?? NaN)
-  const reason = Number.isNaN(status) ? '' : `HTTP ${status}${PROXY_STATUS_TEXT[status] ? ` ${PROXY_STATUS_TEXT[status]}` : ''}`
-  const bypass = 'or bypass the proxy for this host with NO_PROXY'
+  const via = `the proxy ${redactProxy(proxy)}`
+  const status = Number(/^Bad response: (\d{3})|Proxy response \((\d{3})\)/.exec(error.message)?.slice(1).find(Boolean) ?? NaN)
+  const bypass = 'or exempt this host with NO_PROXY'
   if (status === 407) {
-    const hasCredentials = /^[a-z]+:\/\/[^/@]*@/i.test(proxy)
-    return new NetworkError(`the proxy ${label} refused the tunnel to ${target}: ${reason}`, {
+    const hasCredentials = /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(proxy)
+    return new NetworkError(`${via} refused the tunnel to ${target}: HTTP 407 Proxy Authentication Required`, {
       code: 'PROXY_AUTH_REQUIRED',
-      status,
-      hint: hasCredentials ? 'it rejected the user name and password in the proxy URL; check them' : 'put the credentials in the proxy URL: HTTPS_PROXY=http://user:password@host:port',
+      hint: hasCredentials ? 'check the user and password in HTTPS_PROXY / HTTP_PROXY' : 'the proxy wants credentials: put them in its URL, HTTPS_PROXY=http://user:password@host:port',
       cause: error,
     })
   }
-  if (status === 403) {
-    return new NetworkError(`the proxy ${label} refused the tunnel to ${target}: ${reason}`, {code: 'PROXY_REFUSED', status, hint: `the proxy does not allow this host or port; ask its administrators, ${bypass}`, cause: error})
+  if (status >= 500) {
+    return new NetworkError(`${via} could not open a tunnel to ${target}: HTTP ${status}`, {code: 'PROXY_ERROR', hint: `the proxy could not reach the host: check the URL, ${bypass}`, cause: error})
   }
   if (!Number.isNaN(status)) {
-    return new NetworkError(`the proxy ${label} could not open a tunnel to ${target}: ${reason}`, {code: 'PROXY_REFUSED', status, hint: `the proxy could not reach the host: check the URL, ${bypass}`, cause: error})
+    return new NetworkError(`${via} refused the tunnel to ${target}: HTTP ${status}`, {code: 'PROXY_ERROR', hint: `the proxy does not allow this host or port: check HTTPS_PROXY / HTTP_PROXY, ${bypass}`, cause: error})
   }
   const code = error.code ?? ''
-  const what = code === 'ECONNREFUSED' ? 'connection refused'
-    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'its host name does not resolve'
-    : code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' ? 'the connection was reset'
-    : code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || /timeout/i.test(error.message) ? 'no answer in time'
-    : error.message
-  return new NetworkError(`cannot reach the proxy ${label} (for ${target}): ${what}`, {code: 'PROXY_UNREACHABLE', hint: `check HTTPS_PROXY / HTTP_PROXY, ${bypass}`, cause: error})
+  const options = {code: 'PROXY_UNREACHABLE', hint: `is the proxy up? check HTTPS_PROXY / HTTP_PROXY, ${bypass}`, cause: error}
+  const way = `(on the way to ${target})`
+  if (code === 'ECONNREFUSED') return new NetworkError(`connection refused by ${via} ${way}`, options)
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new NetworkError(`could not resolve ${via} ${way}`, options)
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return new NetworkError(`connection to ${via} was reset ${way}`, options)
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || /timeout/i.test(error.message)) return new NetworkError(`${via} did not answer in time ${way}`, options)
+  return new NetworkError(`cannot use ${via} ${way}: ${error.message}`, options)
 }
 
 type ConnectionCallback = (error: Error | null, socket?: unknown) => void
@@ -164,9 +164,16 @@ function tlsErrorFrom(error: {code?: string; message: string}, target: string): 
   return new NetworkError(`TLS error talking to ${target}: ${error.message}`, options(`check the URL; ${PRIVATE_CA_HINT}`))
 }
 
-/** Turn a low-level socket/DNS/TLS error into a NetworkError with a next step. */
-export function networkErrorFrom(error: {code?: string; message: string}, target: string, timeoutMs?: number): NetworkError {
+/**
+ * Turn a low-level socket/DNS/TLS error into a NetworkError with a next step. With `proxy`
+ * (the one in use), a refused tunnel or a connection that failed before any TLS is the proxy's:
+ * through a proxy every connection is to the proxy.
+ */
+export function networkErrorFrom(error: {code?: string; message: string}, target: string, timeoutMs?: number, proxy?: string): NetworkError {
   const code = error.code ?? ''
+  if (proxy && (/^Bad response: \d{3}|Proxy response \(\d{3}\)/.test(error.message) || ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(code))) {
+    return proxyErrorFrom(error, proxy, target)
+  }
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new NetworkError(`request to ${target} timed out${timeoutMs ? ` after ${timeoutMs} ms` : ''}`, {code: 'TIMEOUT', hint: 'check the service, or raise --timeout', cause: error})
   }
@@ -190,7 +197,7 @@ export function readCaFile(path: string): string {
   try {
     bytes = readFileSync(path)
   } catch (error) {
-    throw new UsageError(`cannot read the ca-file ${path}: ${(error as Error).message}`, {code: 'CA_FILE', hint: 'fix --ca-file, or `bfly config unset ca-file`'})
+    throw new UsageError(`cannot read --ca-file ${path}: ${(error as Error).message}`, {code: 'CA_FILE', hint: 'fix --ca-file, or `bfly config unset ca-file`'})
   }
   const blocks = bytes.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
   const pems: string[] = []
@@ -209,7 +216,7 @@ export function readCaFile(path: string): string {
     }
   }
   if (pems.length === 0) {
-    throw new UsageError(`the ca-file ${path} holds no certificate`, {code: 'CA_FILE', hint: 'it must be the PEM (or DER) certificate of the CA, e.g. ca.pem'})
+    throw new UsageError(`--ca-file ${path} holds no certificate`, {code: 'CA_FILE', hint: 'it must be the PEM (or DER) certificate of the CA, e.g. ca.pem'})
   }
   return pems.join('')
 }

@@ -5,7 +5,7 @@ import {performance} from 'node:perf_hooks'
 import type {Got, Response} from 'got'
 import type {Context} from '../context.js'
 import {BadResponseError, BflyError, Interrupted, UsageError} from '../errors.js'
-import {credentialsAllowed, networkErrorFrom, proxyFor, proxyLabel, readCaFile, withDefaultCas} from '../api/network.js'
+import {credentialsAllowed, networkErrorFrom, proxyFor, redactProxy, readCaFile, withDefaultCas} from '../api/network.js'
 import {redactBody, redactUrl} from '../api/redact.js'
 import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay} from '../resilience/backoff.js'
 
@@ -102,7 +102,7 @@ export class OAuthHttp {
     const timeout = {...requestTimeouts(this.timeoutMs), request: Math.min(this.timeoutMs ?? TOKEN_REQUEST_LIMIT_MS, TOKEN_REQUEST_LIMIT_MS)}
     const started = performance.now()
     if (ctx.verbose) {
-      ctx.trace(`→ ${request.method} ${redactUrl(url)}${proxy ? ` through the proxy ${proxyLabel(proxy)}` : ''}`)
+      ctx.trace(`→ ${request.method} ${redactUrl(url)}${proxy ? ` through the proxy ${redactProxy(proxy)}` : ''}`)
       if (request.body) ctx.trace(`  body ${redactBody(request.body)}`)
     }
     try {
@@ -137,7 +137,7 @@ export class OAuthHttp {
       if (e.cause instanceof BflyError) throw e.cause
       if ((ctx.signal.aborted && !request.uninterruptible) || e.name === 'AbortError') throw new Interrupted()
       const code = e.code === 'ERR_GOT_REQUEST_ERROR' ? e.cause?.code : e.code
-      throw networkErrorFrom({code, message: e.cause?.message ?? e.message}, target.host, e.name === 'TimeoutError' ? timeout.request : undefined)
+      throw networkErrorFrom({code, message: e.cause?.message ?? e.message}, target.host, e.name === 'TimeoutError' ? timeout.request : undefined, proxy)
     }
   }
 }

@@ -3,7 +3,7 @@
 import {readFile} from 'node:fs/promises'
 import type {Context} from '../context.js'
 import {type BflyError, CheckFailed, UsageError} from '../errors.js'
-import {isLoopbackHost, credentialsAllowed, networkErrorFrom, proxyErrorFrom, proxyFor, readCaFile} from '../api/network.js'
+import {isLoopbackHost, credentialsAllowed, networkErrorFrom, proxyFor, readCaFile} from '../api/network.js'
 import {parseHeader} from '../services/api/call.js'
 import {object, text, type CommandResult} from '../output/result.js'
 import {parseDuration, parseRate, formatDuration} from '../values.js'
@@ -16,9 +16,7 @@ import type {ProbeReport} from './report.js'
 /** Why no request of a run got an answer, from its first transport failure. */
 function noAnswer(error: Error & {code?: string; cause?: unknown}, url: URL, plan: ProbePlan): BflyError {
   const code = error.code ?? (error.cause as {code?: string} | undefined)?.code
-  // Through a proxy every connection is to the proxy: a refused or unresolvable one is the proxy's.
-  const viaProxy = plan.proxy !== undefined && (/^Proxy response \(\d{3}\)/.test(error.message) || ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(code ?? ''))
-  const failure = viaProxy ? proxyErrorFrom({code, message: error.message}, plan.proxy!, url.host) : networkErrorFrom({code, message: error.message}, url.host, plan.timeoutMs)
+  const failure = networkErrorFrom({code, message: error.message}, url.host, plan.timeoutMs, plan.proxy)
   failure.message = `no request got an answer: ${failure.message}`
   return failure
 }

@@ -1,144 +1,96 @@
-// A small forward proxy on loopback for the network tests: CONNECT tunnels (https, wss) and
-// absolute-URI requests (plain http), the way corporate proxies work. It records every target
-// and the Proxy-Authorization it saw, can demand credentials (407) or refuse tunnels, and
-// reaches only loopback: names under .bfly.test are routed to 127.0.0.1, keeping their port,
-// so a test can use a host name that does not look like loopback (loopback bypasses proxies).
-import {createServer, request, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
-import {connect, type AddressInfo, type Socket} from 'node:net'
+// A small HTTP proxy for the tests: CONNECT tunnels (https targets, WebSocket over TLS) and
+// absolute-URI forwarding (plain http targets). Target hosts are mapped to loopback ports by
+// the test (`routes`), or else names under .bfly.test go to 127.0.0.1 on the port asked for,
+// so a name like api.bfly.test never needs DNS and nothing but loopback is ever reached. It
+// records what it saw and what it answered, can demand Basic credentials (407 otherwise) or
+// refuse every tunnel with a status of the test's choice.
+import {connect} from 'node:net'
+import {createServer, request, type Server} from 'node:http'
 
 export interface ProxySeen {
-  /** CONNECT: host:port; absolute URI: the URL. */
-  target: string
   method: string
+  target: string
   proxyAuthorization?: string
-  /** What the proxy answered. */
+  /** What the proxy answered (200: tunnel open or request forwarded). */
   status: number
 }
 
-export interface ProxyOptions {
-  /** `user:password` the proxy demands (Basic); anything else gets 407. */
-  credentials?: string
-  /** Refuse every request with this status (403, 502, …). */
-  refuse?: number
-}
-
-export interface ConnectProxy {
-  /** http://127.0.0.1:port */
+export interface TestProxy {
   url: string
   port: number
-  /** The proxy URL with credentials in it, percent-encoded. */
-  urlWith(user: string, password: string): string
   seen: ProxySeen[]
-  options: ProxyOptions
   close(): Promise<void>
 }
 
-/** Where the proxy really connects: only loopback, whatever name was asked for. */
-function route(host: string): string | undefined {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase()
-  if (bare === '127.0.0.1' || bare === 'localhost' || bare === '::1') return '127.0.0.1'
-  if (bare.endsWith('.bfly.test')) return '127.0.0.1'
-  return undefined
+export interface ProxyOptions {
+  /** host:port → loopback port; default: *.bfly.test:port → 127.0.0.1:port. */
+  routes?: Record<string, number>
+  auth?: {user: string; password: string}
+  /** Answer every request with this status (403, 502, …) instead of serving it. */
+  refuse?: number
 }
 
-const REASONS: Record<number, string> = {200: 'Connection Established', 403: 'Forbidden', 407: 'Proxy Authentication Required', 502: 'Bad Gateway'}
+const REASONS: Record<number, string> = {403: 'Forbidden', 407: 'Proxy Authentication Required', 502: 'Bad Gateway'}
 
-export async function startConnectProxy(options: ProxyOptions = {}): Promise<ConnectProxy> {
+export async function startConnectProxy(options: ProxyOptions = {}): Promise<TestProxy> {
   const seen: ProxySeen[] = []
-  const sockets = new Set<Socket>()
-  const verdict = (req: IncomingMessage): number => {
-    if (state.options.refuse) return state.options.refuse
-    if (state.options.credentials !== undefined) {
-      const expected = `Basic ${Buffer.from(state.options.credentials).toString('base64')}`
-      if (req.headers['proxy-authorization'] !== expected) return 407
-    }
-    return 200
+  const expected = options.auth ? `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')}` : undefined
+  const route = (hostPort: string): number | undefined => {
+    const key = hostPort.toLowerCase()
+    if (options.routes) return options.routes[key]
+    const m = /^([^:]+\.bfly\.test):(\d+)$/.exec(key)
+    return m ? Number(m[2]) : undefined
   }
-  const record = (req: IncomingMessage, target: string, status: number) => {
-    seen.push({target, method: req.method ?? '', proxyAuthorization: req.headers['proxy-authorization'], status})
-  }
+  const verdict = (authorization: string | undefined, port: number | undefined): number =>
+    options.refuse ?? (expected && authorization !== expected ? 407 : port ? 200 : 502)
 
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    // An absolute-URI request: plain http through the proxy.
-    let url: URL
-    try {
-      url = new URL(req.url ?? '')
-    } catch {
-      res.writeHead(400).end()
-      return
-    }
-    let status = verdict(req)
-    const host = route(url.hostname)
-    if (status === 200 && !host) status = 502
-    record(req, url.href, status)
+  const server: Server = createServer((req, res) => {
+    const target = new URL(req.url!)
+    const port = route(`${target.hostname}:${target.port || 80}`)
+    const status = verdict(req.headers['proxy-authorization'], port)
+    seen.push({method: req.method!, target: req.url!, proxyAuthorization: req.headers['proxy-authorization'], status})
     if (status !== 200) {
-      res.writeHead(status, status === 407 ? {'proxy-authenticate': 'Basic realm="test"'} : {}).end()
-      return
+      res.writeHead(status, {...(status === 407 ? {'proxy-authenticate': 'Basic realm="test"'} : {}), 'content-length': '0'})
+      return res.end()
     }
     const headers = {...req.headers}
     delete headers['proxy-authorization']
-    delete headers['proxy-connection']
-    const upstream = request({host, port: Number(url.port || 80), method: req.method, path: url.pathname + url.search, headers}, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
+    const upstream = request({host: '127.0.0.1', port, method: req.method, path: target.pathname + target.search, headers}, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers)
       answer.pipe(res)
     })
-    upstream.on('error', () => res.writeHead(502).end())
+    upstream.on('error', () => res.destroy())
     req.pipe(upstream)
   })
-
-  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    sockets.add(client)
-    client.on('close', () => sockets.delete(client))
-    client.on('error', () => client.destroy())
-    const target = req.url ?? ''
-    const colon = target.lastIndexOf(':')
-    const host = route(target.slice(0, colon))
-    const port = Number(target.slice(colon + 1))
-    let status = verdict(req)
-    if (status === 200 && (!host || !port)) status = 502
-    const refuse = (code: number) => {
-      const extra = code === 407 ? 'Proxy-Authenticate: Basic realm="test"\r\n' : ''
-      client.end(`HTTP/1.1 ${code} ${REASONS[code] ?? 'Refused'}\r\n${extra}Content-Length: 0\r\nConnection: close\r\n\r\n`)
-    }
+  server.on('connect', (req, socket, head) => {
+    const port = route(req.url!)
+    const status = verdict(req.headers['proxy-authorization'], port)
+    seen.push({method: 'CONNECT', target: req.url!, proxyAuthorization: req.headers['proxy-authorization'], status})
     if (status !== 200) {
-      record(req, target, status)
-      refuse(status)
+      const challenge = status === 407 ? 'Proxy-Authenticate: Basic realm="test"\r\n' : ''
+      socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Refused'}\r\n${challenge}Content-Length: 0\r\n\r\n`)
       return
     }
-    const upstream = connect(port, host!)
-    sockets.add(upstream)
-    upstream.on('close', () => sockets.delete(upstream))
-    upstream.once('connect', () => {
-      record(req, target, 200)
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+    const upstream = connect(port!, '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
       if (head.length > 0) upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
+      upstream.pipe(socket)
+      socket.pipe(upstream)
     })
-    upstream.on('error', () => {
-      if (upstream.connecting) {
-        record(req, target, 502)
-        refuse(502)
-      } else client.destroy()
-    })
+    upstream.on('error', () => socket.destroy())
+    socket.on('error', () => upstream.destroy())
   })
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as AddressInfo
-  const state: ConnectProxy = {
+  const sockets = new Set<import('node:net').Socket>()
+  server.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))))
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const {port} = server.address() as {port: number}
+  return {
     url: `http://127.0.0.1:${port}`,
     port,
-    urlWith: (user, password) => `http://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`,
     seen,
-    options,
-    close: async () => {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    close: () => new Promise((done) => {
+      for (const s of sockets) s.destroy()
+      server.close(() => done())
+    }),
   }
-  return state
 }

@@ -25,10 +25,14 @@ export interface FixtureOptions {
   deviceInterval?: number
   /** Drop revocation_endpoint from the metadata. */
   noRevocation?: boolean
+  /** The issuer as clients see it, when they reach the fixture through a TLS front (default: its own loopback URL). */
+  publicIssuer?: string
 }
 
 export interface OidcFixture {
   issuer: string
+  /** Where the fixture itself listens (plain http on loopback). */
+  localUrl: string
   provider: InstanceType<typeof Provider>
   /** Every token endpoint call, in order. */
   grants: GrantRecord[]
@@ -77,7 +81,8 @@ export async function startOidcFixture(options: FixtureOptions = {}): Promise<Oi
   const server = createServer()
   const sockets = trackSockets(server)
   const port = await listen(server)
-  const issuer = `http://127.0.0.1:${port}`
+  const localUrl = `http://127.0.0.1:${port}`
+  const issuer = options.publicIssuer ?? localUrl
   const state = {accessTokenTtl: options.accessTokenTtl ?? 3600, deviceInterval: options.deviceInterval ?? 1, tokenDelayMs: 0}
   const restoreConsole = silenceProviderNotices()
   const provider = (
@@ -132,9 +137,12 @@ export async function startOidcFixture(options: FixtureOptions = {}): Promise<Oi
         findAccount: async (_ctx: unknown, id: string) => ({accountId: id, claims: async () => ({sub: id})}),
       } as never)
   )
+  // Behind a TLS front: endpoint URLs come from X-Forwarded-Proto/Host, as behind any proxy.
+  if (options.publicIssuer) (provider as unknown as {proxy: boolean}).proxy = true
   const grants: GrantRecord[] = []
   const fixture: OidcFixture = {
     issuer,
+    localUrl,
     provider,
     grants,
     revocations: 0,

@@ -1,14 +1,12 @@
-// TLS servers signed by the test CA in test/fixtures/tls (scripts/make-test-certs.sh): an
-// https server the test scripts, and a TLS front that terminates TLS and relays the bytes to a
-// plain loopback server (e.g. the sandbox), so https:// and wss:// reach a server that only
-// speaks http. Certificates: `server` (127.0.0.1, localhost, api.bfly.test), `expired` (the
-// same names, expired in 2021), `other-host` (other.bfly.test only).
+// https servers signed by the test CA in test/fixtures/tls (scripts/make-test-certs.sh) that the
+// test scripts. Certificates: `server` (127.0.0.1, localhost, api.bfly.test), `expired` (the
+// same names, expired in 2021), `other-host` (other.bfly.test only). For a plain-http server
+// behind TLS (the sandbox), see tls-front.ts.
 import {readFileSync} from 'node:fs'
 import {createServer as createHttps} from 'node:https'
 import type {IncomingMessage, Server, ServerResponse} from 'node:http'
-import {connect, type AddressInfo, type Socket} from 'node:net'
+import type {AddressInfo, Socket} from 'node:net'
 import {join, resolve} from 'node:path'
-import {createServer as createTls} from 'node:tls'
 import {pathToFileURL} from 'node:url'
 
 export const TLS_DIR = resolve(import.meta.dirname, '..', 'fixtures', 'tls')
@@ -60,23 +58,4 @@ export async function startHttpsServer(handler: (req: IncomingMessage, res: Serv
   server.on('tlsClientError', () => {})
   const running = await listening(server, track(server))
   return {...running, server}
-}
-
-/** Terminates TLS with `cert` and relays each connection to 127.0.0.1:upstreamPort. */
-export async function startTlsFront(upstreamPort: number, cert: CertName = 'server'): Promise<RunningServer> {
-  const server = createTls(certificate(cert), (secure) => {
-    const upstream = connect(upstreamPort, '127.0.0.1')
-    secure.pipe(upstream).pipe(secure)
-    const end = () => {
-      secure.destroy()
-      upstream.destroy()
-    }
-    secure.on('error', end)
-    upstream.on('error', end)
-    secure.on('close', end)
-    upstream.on('close', end)
-  })
-  server.on('tlsClientError', () => {})
-  // `connection` sees the raw sockets: closing them ends the TLS ones too.
-  return listening(server, track(server))
 }

@@ -243,7 +243,7 @@ async function httpChecks(ctx: Context, route: Route, ca: {extra?: Buffer}, opti
   } catch (error) {
     const {networkErrorFrom, proxyFailure} = await import('../../api/network.js')
     const cause = (error as {cause?: {code?: string; message?: string}}).cause
-    const failure = proxyFailure(error) ?? networkErrorFrom({code: cause?.code ?? (error as {code?: string}).code, message: cause?.message ?? message(error)}, route.url.host, options.timeoutMs)
+    const failure = proxyFailure(error) ?? networkErrorFrom({code: cause?.code ?? (error as {code?: string}).code, message: cause?.message ?? message(error)}, route.url.host, options.timeoutMs, route.proxy?.href)
     return [
       {name: 'http', status: 'fail', detail: `GET ${target.pathname}: ${failure.message}`, remedy: failure.hint ?? 'check the API URL and that the service is up'},
       skip('clock', 'no answer from the server'),

@@ -1,5 +1,6 @@
 // The judgement of each doctor check, apart from the I/O that gathers its facts: pure
 // functions of what was measured and the time, so every threshold is testable on a fake clock.
+export {redactProxy} from '../../api/network.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
 
@@ -104,20 +105,6 @@ export function circuitVerdict(rows: CircuitFacts[], apiHost: string | undefined
     status: blocking ? 'fail' : 'warn',
     detail: notClosed.map(describe).join('; '),
     remedy: blocking ? 'commands to this API fail fast until the circuit half-opens; once the service is back, `bfly circuit reset`' : 'see `bfly circuit status`; `bfly circuit reset` once the service is back',
-  }
-}
-
-/** One line that names a proxy URL without its credentials. */
-export function redactProxy(proxy: string): string {
-  try {
-    const url = new URL(proxy)
-    if (url.username || url.password) {
-      url.username = url.username ? '***' : ''
-      url.password = url.password ? '***' : ''
-    }
-    return url.href.replace(/\/$/, '')
-  } catch {
-    return '(an unparsable proxy URL)'
   }
 }
 

@@ -3,7 +3,7 @@
 import {randomBytes, randomUUID} from 'node:crypto'
 import type {Context} from '../../context.js'
 import {UsageError} from '../../errors.js'
-import {credentialsAllowed, proxyFor, proxyLabel, readCaFile, tunnelAgent, withDefaultCas} from '../../api/network.js'
+import {credentialsAllowed, proxyFor, redactProxy, readCaFile, tunnelAgent, withDefaultCas} from '../../api/network.js'
 import {opaqueId, segment} from '../ids.js'
 import {type Connector, type PlanEvent, PlanWatch, realTimers, RECONNECT_BACKOFF, type Timers} from './plan-stream.js'
 
@@ -45,7 +45,7 @@ export async function wsConnector(ctx: Context, base: URL): Promise<Connector> {
   let agent: import('node:http').Agent | undefined
   if (proxy) {
     agent = await tunnelAgent(base, proxy, cas)
-    ctx.trace(`plan stream through the proxy ${proxyLabel(proxy)}`)
+    ctx.trace(`plan stream through the proxy ${redactProxy(proxy)}`)
   }
   return async (headers, sink, target) => {
     const url = new URL(base)

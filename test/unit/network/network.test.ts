@@ -6,7 +6,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {describe, test} from 'node:test'
 import {X509Certificate} from 'node:crypto'
-import {networkErrorFrom, proxyErrorFrom, proxyFailure, proxyFor, proxyLabel, readCaFile, withDefaultCas} from '../../../dist/api/network.js'
+import {networkErrorFrom, proxyErrorFrom, proxyFailure, proxyFor, readCaFile, withDefaultCas} from '../../../dist/api/network.js'
 
 const TLS = resolve(import.meta.dirname, '..', '..', 'fixtures', 'tls')
 const P = 'http://proxy.corp:3128'
@@ -65,28 +65,28 @@ describe('proxyFor', () => {
 })
 
 describe('proxy failures', () => {
-  test('the label keeps the user, never the password', () => {
-    assert.equal(proxyLabel('http://alice:s3cret@proxy.corp:3128'), 'http://alice:***@proxy.corp:3128')
-    assert.equal(proxyLabel('http://proxy.corp:3128/'), 'http://proxy.corp:3128')
-    assert.equal(proxyLabel('https://proxy.corp'), 'https://proxy.corp')
-  })
-
-  test('407 / 403 / 502 from hpagent and undici, a refused or unresolvable proxy: exit 7, named after the proxy', () => {
+  test('named after the proxy without its credentials: 407 (two remedies), 403, 5xx, unreachable; exit 7', () => {
     const auth = proxyErrorFrom({message: 'Bad response: 407'}, 'http://alice:s3cret@proxy.corp:3128', 'api.example.com:443')
     assert.equal(auth.code, 'PROXY_AUTH_REQUIRED')
     assert.equal(auth.exitCode, 7)
-    assert.equal(auth.message, 'the proxy http://alice:***@proxy.corp:3128 refused the tunnel to api.example.com:443: HTTP 407 proxy authentication required')
-    assert.match(auth.hint!, /check them/)
-    assert.match(proxyErrorFrom({message: 'Proxy response (407) !== 200 when HTTP Tunneling'}, P, 'h:443').hint!, /http:\/\/user:password@host:port/)
-    const forbidden = proxyErrorFrom({message: 'Bad response: 403'}, P, 'h:443')
-    assert.equal(forbidden.code, 'PROXY_REFUSED')
-    assert.match(forbidden.message, /HTTP 403 forbidden$/)
-    assert.match(proxyErrorFrom({message: 'Bad response: 502'}, P, 'h:443').message, /could not open a tunnel to h:443: HTTP 502 bad gateway/)
+    assert.equal(auth.message, 'the proxy http://***:***@proxy.corp:3128 refused the tunnel to api.example.com:443: HTTP 407 Proxy Authentication Required')
+    assert.match(auth.hint!, /check the user and password/)
+    assert.match(proxyErrorFrom({message: 'Proxy response (407) !== 200 when HTTP Tunneling'}, P, 'h:443').hint!, /HTTPS_PROXY=http:\/\/user:password@host:port/)
+    assert.match(proxyErrorFrom({message: 'Bad response: 403'}, P, 'h:443').message, /refused the tunnel to h:443: HTTP 403$/)
+    const bad = proxyErrorFrom({message: 'Bad response: 502'}, P, 'h:443')
+    assert.match(bad.message, /could not open a tunnel to h:443: HTTP 502$/)
+    assert.match(bad.hint!, /could not reach the host/)
     const refused = proxyErrorFrom({code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.0.0.1:3128'}, P, 'h:443')
     assert.equal(refused.code, 'PROXY_UNREACHABLE')
-    assert.equal(refused.message, 'cannot reach the proxy http://proxy.corp:3128 (for h:443): connection refused')
-    assert.match(proxyErrorFrom({code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND proxy.corp'}, P, 'h:443').message, /does not resolve/)
-    assert.match(proxyErrorFrom({message: 'Proxy timeout'}, P, 'h:443').message, /no answer in time/)
+    assert.equal(refused.message, 'connection refused by the proxy http://proxy.corp:3128 (on the way to h:443)')
+    assert.match(proxyErrorFrom({code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND proxy.corp'}, P, 'h:443').message, /^could not resolve the proxy/)
+    assert.match(proxyErrorFrom({message: 'Proxy timeout'}, P, 'h:443').message, /did not answer in time/)
+  })
+
+  test('networkErrorFrom with the proxy in use hands connection failures to it, and TLS ones to the target', () => {
+    assert.equal(networkErrorFrom({code: 'ENOTFOUND', message: ''}, 'h:443', undefined, P).code, 'PROXY_UNREACHABLE')
+    assert.equal(networkErrorFrom({code: 'ENOTFOUND', message: ''}, 'h:443').code, 'DNS_ERROR')
+    assert.match(networkErrorFrom({code: 'CERT_HAS_EXPIRED', message: ''}, 'h:443', undefined, P).message, /^the certificate of h:443/)
   })
 
   test('proxyFailure finds a proxy error however deep it is wrapped, and nothing else', () => {
@@ -131,7 +131,7 @@ describe('ca-file', () => {
     assert.equal(readCaFile(bundle).match(/BEGIN CERTIFICATE/g)!.length, 2)
     const key = join(TLS, 'ca.key')
     assert.throws(() => readCaFile(key), (e: Error & {exitCode: number}) => e.exitCode === 2 && /holds no certificate/.test(e.message))
-    assert.throws(() => readCaFile(join(dir, 'missing.pem')), (e: Error & {exitCode: number}) => e.exitCode === 2 && /cannot read the ca-file/.test(e.message))
+    assert.throws(() => readCaFile(join(dir, 'missing.pem')), (e: Error & {exitCode: number}) => e.exitCode === 2 && /cannot read --ca-file/.test(e.message))
   })
 
   test('trusted in addition to the default roots, never instead of them', () => {
