@@ -13,10 +13,16 @@ import {liveProgress, humanReport, type Target} from './human.js'
 import {plannedRequests, type ProbePlan, resolveLoad, DEFAULT_TIMEOUT_MS} from './plan.js'
 import type {ProbeReport} from './report.js'
 
-/** Why no request of a run got an answer, from its first transport failure. */
-function noAnswer(error: Error & {code?: string; cause?: unknown}, url: URL, plan: ProbePlan): BflyError {
+/**
+ * Why no request of a run got an answer, when the cause is the way there rather than the
+ * server: an untrusted or wrong certificate, the proxy, DNS. A server that refuses or hangs is
+ * what the probe measures (errors of their kind, the assertions decide); a misconfigured path
+ * measured nothing, and exits 7 like any other command.
+ */
+function noAnswer(error: Error & {code?: string; cause?: unknown}, url: URL, plan: ProbePlan): BflyError | undefined {
   const code = error.code ?? (error.cause as {code?: string} | undefined)?.code
   const failure = networkErrorFrom({code, message: error.message}, url.host, plan.timeoutMs, plan.proxy)
+  if (failure.code !== 'TLS_ERROR' && failure.code !== 'DNS_ERROR' && !failure.code.startsWith('PROXY_')) return undefined
   failure.message = `no request got an answer: ${failure.message}`
   return failure
 }
@@ -163,8 +169,9 @@ export async function probe(ctx: Context, input: ProbeInput, deps: ProbeDeps): P
   // Nothing answered at all: the report alone would say "errors 100%: tls"; the cause (an
   // untrusted certificate, a proxy refusing the tunnel) is the network failure to report.
   const unanswered = report.requests > 0 && report.errors === report.requests && Object.keys(report.statusCodes).length === 0
-  const failure = unanswered && firstTransportError
-    ? noAnswer(firstTransportError, url, plan)
+  const unreachable = unanswered && firstTransportError ? noAnswer(firstTransportError, url, plan) : undefined
+  const failure = unreachable
+    ? unreachable
     : failed.length === 0
     ? undefined
     : new CheckFailed(`${failed.length} of ${report.assertions.length} assertion${report.assertions.length === 1 ? '' : 's'} failed: ${failed.map((a) => `${a.expr} (actual ${a.actual ?? 'none'})`).join(', ')}`)
