@@ -95,12 +95,20 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<C
 
   let route: Route | undefined
   if (api) {
-    const {proxyFor} = await import('../../api/network.js')
-    const proxy = proxyFor(api, ctx.env)
+    const {proxyFor, isLoopbackHost} = await import('../../api/network.js')
+    let proxy: string | undefined
+    try {
+      proxy = proxyFor(api, ctx.env)
+    } catch (error) {
+      // A proxy setting that is not a URL (or a socks one): every request would fail the same way.
+      checks.push({name: 'proxy', status: 'fail', detail: message(error), remedy: error instanceof BflyError ? error.hint : undefined})
+      return checks
+    }
     route = {url: api, proxy: proxy ? new URL(proxy) : undefined}
+    const direct = isLoopbackHost(api.hostname) ? 'none (loopback is never proxied)' : ctx.env.NO_PROXY || ctx.env.no_proxy ? 'none for this host (direct; NO_PROXY applies)' : 'none (direct)'
     checks.push(proxy
       ? {name: 'proxy', status: 'pass', detail: `${redactProxy(proxy)} (from ${api.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'})`}
-      : {name: 'proxy', status: 'pass', detail: ctx.env.NO_PROXY || ctx.env.no_proxy ? 'none for this host (direct; NO_PROXY applies)' : 'none (direct)'})
+      : {name: 'proxy', status: 'pass', detail: direct})
   }
 
   // The connection checks first and alone, so their timings are not the time other checks
