@@ -238,5 +238,12 @@ describe('proxies and private CAs', () => {
     assert.match(checks.proxy.detail, /^http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+ \(from HTTPS_PROXY\)$/)
     assert.equal(checks.http.status, 'pass', checks.http.detail)
     assert.match(checks.http.detail, /through the proxy/)
+
+    // A proxy setting bfly cannot use is a failed check with the remedy, not a crash.
+    const socks = await runCli(['doctor', '--json'], {env: {...base(), HTTPS_PROXY: 'socks5://127.0.0.1:1080'}})
+    assert.equal(socks.code, 8, socks.stderr)
+    const proxyCheck = JSON.parse(socks.stdout).checks.find((c: {name: string}) => c.name === 'proxy')
+    assert.equal(proxyCheck.status, 'fail')
+    assert.match(proxyCheck.detail, /HTTPS_PROXY names a socks5 proxy/)
   })
 })
