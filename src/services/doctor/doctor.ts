@@ -1,342 +1,438 @@
-// `bfly doctor`: gathers the facts behind each check (settings and where they came from, DNS,
-// TCP, TLS, HTTP, the clock, OAuth discovery, credentials, keychain, rate limit, circuits)
-// and hands them to the verdicts. Every network step is bounded; a check that crashes is a
-// failed check with its message, never a stack trace; nothing secret is ever put in a detail.
-import type {Context} from '../../context.js'
+// `bfly doctor`: the checks and what each needs. The settings are read first (a broken config
+// file is itself a finding); then every check runs as soon as its prerequisites have, side by
+// side where independent (runner.ts). The I/O lives in probes.ts, the judgement in verdicts.ts.
+// Nothing secret is put in a detail, and a last pass scrubs any secret that slipped in anyway.
+import {randomUUID} from 'node:crypto'
+import type {Context, EffectiveSettings} from '../../context.js'
 import {BflyError} from '../../errors.js'
+import type {ProfileStore} from '../../settings.js'
+import type {OAuthHttp} from '../../auth/oauth-http.js'
+import type {HttpAnswer, HttpGetter} from './probes.js'
+import {runSteps, type Step} from './runner.js'
 import {
+  apiUrlVerdict,
+  type CaFacts,
+  caVerdict,
   type Check,
-  certificateVerdict,
   circuitVerdict,
   clockVerdict,
-  median,
+  CREDENTIAL_LABEL,
+  type CredentialSource,
+  credentialVerdict,
+  httpVerdict,
+  jwtExpiry,
+  keychainVerdict,
   nodeVerdict,
+  ORIGIN,
+  type Origin,
+  profileVerdict,
   rateLimitVerdict,
   redactProxy,
+  scrub,
+  shownUrl,
+  tlsVerdict,
   tokenVerdict,
+  trustedLabel,
+  type Verdict,
 } from './verdicts.js'
 
 export interface DoctorOptions {
   /** Bound of each network step. */
   timeoutMs: number
-  /** HTTP requests whose latency is summarised. */
+  /** Unauthenticated GETs whose latency is summarised. */
   samples: number
 }
 
-const ORIGIN: Record<string, string> = {flag: 'from the flag', env: 'from the environment', profile: 'from the profile', default: 'the default', discovered: 'discovered from the API'}
-
-class Bound extends Error {}
-
-function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Bound(`${what} did not finish within ${ms} ms`)), ms)
-  })
-  return Promise.race([work, limit]).finally(() => clearTimeout(timer))
-}
-
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
+const hint = (error: unknown) => (error instanceof BflyError ? error.hint : undefined)
 
-/** A check whose gathering threw: a failure with the reason, never a crash of doctor. */
-async function guarded(name: string, run: () => Promise<Check>, remedy?: string): Promise<Check> {
-  try {
-    return await run()
-  } catch (error) {
-    return {name, status: 'fail', detail: message(error), remedy: error instanceof BflyError ? error.hint ?? remedy : remedy}
+/** Verdicts about OAuth matter only to logins: with a static token or key they are warnings. */
+function optionalWith(staticCredential: string | undefined, verdict: Verdict): Verdict {
+  if (verdict.status !== 'fail' || !staticCredential) return verdict
+  return {...verdict, status: 'warn', detail: `${verdict.detail} (${staticCredential} needs no OAuth)`}
+}
+
+/** The environment variable proxyFor took the proxy from (same order). */
+function proxyVariable(url: URL, env: NodeJS.ProcessEnv): string {
+  const names = url.protocol === 'https:' ? ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] : ['HTTP_PROXY', 'http_proxy']
+  return names.find((n) => env[n] !== undefined && env[n] !== '') ?? names[0]
+}
+
+/** Everything secret doctor could come across, so the last pass can scrub it. */
+function knownSecrets(env: NodeJS.ProcessEnv, urls: (string | undefined)[]): string[] {
+  const secrets = [env.BFLY_TOKEN, env.BUTTERFLY_API_KEY, env.BFLY_CLIENT_SECRET].map((s) => s?.trim())
+  for (const raw of [...urls, env.HTTPS_PROXY, env.https_proxy, env.HTTP_PROXY, env.http_proxy]) {
+    if (!raw) continue
+    try {
+      const password = new URL(raw).password
+      if (password) secrets.push(password, decodeURIComponent(password))
+    } catch {
+      // Not a URL: nothing to take apart (and the proxy check says so without printing it).
+    }
   }
+  return secrets.filter((s): s is string => Boolean(s))
 }
 
-/** What the API's host is reached through: its own address, or the proxy's. */
-interface Route {
-  url: URL
-  proxy?: URL
-}
-
-async function caInUse(ctx: Context): Promise<{label: string; extra?: Buffer}> {
-  const settings = await ctx.settings()
-  if (settings.caFile) {
-    const {readFile} = await import('node:fs/promises')
-    const extra = await readFile(settings.caFile).catch((error: Error) => {
-      throw new BflyError(`cannot read the ca-file ${settings.caFile}: ${error.message}`, {code: 'CA_FILE', exitCode: 2, hint: 'fix --ca-file or `bfly config unset ca-file`'})
-    })
-    return {label: `the system roots and ca-file ${settings.caFile}`, extra}
-  }
-  if (ctx.env.NODE_EXTRA_CA_CERTS) return {label: `the system roots and NODE_EXTRA_CA_CERTS (${ctx.env.NODE_EXTRA_CA_CERTS})`}
-  return {label: "Node's bundled roots"}
-}
-
-async function trustedCas(extra: Buffer | undefined): Promise<string[] | undefined> {
-  if (!extra) return undefined
-  const {withDefaultCas} = await import('../../api/network.js')
-  return withDefaultCas(extra)
-}
+const countCertificates = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length
 
 export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<Check[]> {
-  const checks: Check[] = []
-  const now = () => ctx.now()
-  checks.push(nodeVerdict(process.version, `${process.platform}-${process.arch}`))
-  checks.push({name: 'profile', status: 'pass', detail: `${ctx.profile} (${ORIGIN[ctx.profileOrigin]})`})
+  const settled = await ctx.settings().then((settings) => ({settings}), (error: unknown) => ({error}))
+  const settings: EffectiveSettings | undefined = 'settings' in settled ? settled.settings : undefined
+  const store: ProfileStore | undefined = settings ? await ctx.store() : undefined
+  const origin = (key: string): Origin => settings?.origins[key]?.origin ?? 'default'
+  const api = settings?.apiUrl ? new URL(settings.apiUrl) : undefined
+  const issuerSetting = settings?.issuer && origin('issuer') !== 'default' ? settings.issuer : undefined
+  const staticCredential = ctx.env.BFLY_TOKEN ? 'BFLY_TOKEN' : ctx.env.BUTTERFLY_API_KEY ? 'BUTTERFLY_API_KEY' : undefined
+  const secrets = knownSecrets(ctx.env, [settings?.apiUrl, settings?.issuer])
+  const {timeoutMs} = options
 
-  let settings: Awaited<ReturnType<Context['settings']>>
-  try {
-    settings = await ctx.settings()
-  } catch (error) {
-    checks.push({name: 'config', status: 'fail', detail: message(error), remedy: error instanceof BflyError ? error.hint : undefined})
-    return checks
-  }
-  const apiOrigin = settings.origins['api-url']
-  let api: URL | undefined
-  if (!settings.apiUrl) {
-    checks.push({name: 'api-url', status: 'fail', detail: 'no API URL configured', remedy: 'pass --api-url, set BFLY_API_URL, or run `bfly config set api-url https://…`'})
-  } else {
-    api = new URL(settings.apiUrl)
-    checks.push({name: 'api-url', status: 'pass', detail: `${settings.apiUrl} (${ORIGIN[apiOrigin.origin]})`})
-  }
+  // Facts one step finds and later ones read; local to this run.
+  let proxy: URL | undefined
+  let trusted: {label: string; cas?: string[]} = {label: "Node's bundled roots"}
+  let tlsFailed = false
+  let answers: HttpAnswer[] | undefined
+  let issuer: string | undefined
+  let source: CredentialSource | undefined
+  let authAnswer: HttpAnswer | undefined
+  let getter: Promise<HttpGetter> | undefined
+  let oauthHttp: Promise<OAuthHttp> | undefined
 
-  let route: Route | undefined
-  if (api) {
-    const {proxyFor, isLoopbackHost} = await import('../../api/network.js')
-    let proxy: string | undefined
-    try {
-      proxy = proxyFor(api, ctx.env)
-    } catch (error) {
-      // A proxy setting that is not a URL (or a socks one): every request would fail the same way.
-      checks.push({name: 'proxy', status: 'fail', detail: message(error), remedy: error instanceof BflyError ? error.hint : undefined})
-      return checks
-    }
-    route = {url: api, proxy: proxy ? new URL(proxy) : undefined}
-    const direct = isLoopbackHost(api.hostname) ? 'none (loopback is never proxied)' : ctx.env.NO_PROXY || ctx.env.no_proxy ? 'none for this host (direct; NO_PROXY applies)' : 'none (direct)'
-    checks.push(proxy
-      ? {name: 'proxy', status: 'pass', detail: `${redactProxy(proxy)} (from ${api.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'})`}
-      : {name: 'proxy', status: 'pass', detail: direct})
-  }
-
-  // The connection checks first and alone, so their timings are not the time other checks
-  // spend loading modules; the rest then run side by side.
-  const reached = route ? await networkChecks(ctx, route, options) : []
-  checks.push(...reached)
-  const reachable = route !== undefined && !reached.some((c) => c.status === 'fail')
-  const [oauth, auth, keychain, circuits] = await Promise.all([
-    api || settings.issuer ? guarded('oauth', () => oauthCheck(ctx, options)) : skip('oauth', 'no API URL or issuer to discover'),
-    reachable ? credentialChecks(ctx, now) : [skip('credentials', route ? 'the API is not reachable' : 'no API URL')],
-    guarded('keychain', () => keychainCheck(ctx, options)),
-    guarded('circuits', async () => {
-      const {circuitStatus} = await import('../circuit/circuit.js')
-      return circuitVerdict(await circuitStatus(ctx), api?.host)
-    }),
-  ])
-  // OAuth matters only to a stored login or client credentials.
-  const source = auth.find((c) => c.name === 'credentials')?.detail ?? ''
-  if (oauth.status === 'fail' && /^(BFLY_TOKEN|BUTTERFLY_API_KEY)/.test(source)) oauth.status = 'warn'
-  checks.push(oauth, ...auth, keychain, circuits)
-  return checks
-}
-
-async function networkChecks(ctx: Context, route: Route, options: DoctorOptions): Promise<Check[]> {
-  const out: Check[] = []
-  const target = route.proxy ?? route.url
-  const host = target.hostname.replace(/^\[|\]$/g, '')
-  const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80))
-  const via = route.proxy ? ' (the proxy)' : ''
-  const net = await import('node:net')
-
-  // DNS
-  if (net.isIP(host)) {
-    out.push({name: 'dns', status: 'pass', detail: `${host}${via} is an IP address`})
-  } else {
-    const dns = await import('node:dns/promises')
-    try {
-      const started = performance.now()
-      const addresses = await bounded(dns.lookup(host, {all: true}), options.timeoutMs, `resolving ${host}`)
-      out.push({name: 'dns', status: 'pass', detail: `${host}${via} → ${addresses.map((a) => a.address).join(', ')} (${Math.round(performance.now() - started)} ms)`})
-    } catch (error) {
-      out.push({name: 'dns', status: 'fail', detail: `cannot resolve ${host}${via}: ${message(error)}`, remedy: 'check the host name in the API URL, the DNS resolver, or a VPN that must be up'})
-      return [...out, skip('tcp', 'no address'), skip('tls', 'no address'), skip('http', 'no address'), skip('clock', 'no answer from the server')]
-    }
-  }
-
-  // TCP
-  try {
-    const started = performance.now()
-    await bounded(new Promise<void>((resolve, reject) => {
-      const socket = net.connect({host, port})
-      socket.once('connect', () => (socket.destroy(), resolve()))
-      socket.once('error', (error) => (socket.destroy(), reject(error)))
-      socket.setTimeout(options.timeoutMs, () => socket.destroy(new Error('timed out')))
-    }), options.timeoutMs + 100, `connecting to ${host}:${port}`)
-    out.push({name: 'tcp', status: 'pass', detail: `connected to ${host}:${port}${via} in ${Math.round(performance.now() - started)} ms`})
-  } catch (error) {
-    const code = (error as {code?: string}).code
-    out.push({name: 'tcp', status: 'fail', detail: `cannot connect to ${host}:${port}${via}: ${code === 'ECONNREFUSED' ? 'connection refused' : message(error)}`, remedy: route.proxy ? 'check HTTPS_PROXY / HTTP_PROXY: the proxy does not answer' : 'is the service up and the URL right? a firewall or VPN may be in the way'})
-    return [...out, skip('tls', 'no connection'), skip('http', 'no connection'), skip('clock', 'no answer from the server')]
-  }
-
-  // TLS (directly; through a proxy the HTTP check below goes through the tunnel and says so)
-  const ca = await caInUse(ctx)
-  if (route.url.protocol !== 'https:') {
-    out.push(skip('tls', 'plain http: no TLS (bfly sends credentials over plain http to loopback only)'))
-  } else if (route.proxy) {
-    out.push(skip('tls', 'through the proxy: the HTTP check covers the tunnel'))
-  } else {
-    out.push(await guarded('tls', () => tlsCheck(route.url, ca, options, ctx.now())))
-  }
-
-  // HTTP reachability, latency and the server's clock
-  out.push(...(await httpChecks(ctx, route, ca, options)))
-  return out
-}
-
-const skip = (name: string, detail: string): Check => ({name, status: 'skip', detail})
-
-async function tlsCheck(url: URL, ca: {label: string; extra?: Buffer}, options: DoctorOptions, nowMs: number): Promise<Check> {
-  const [tls, net] = await Promise.all([import('node:tls'), import('node:net')])
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  const cas = await trustedCas(ca.extra)
-  const socket = tls.connect({host, port: Number(url.port || 443), servername: net.isIP(host) ? undefined : host, rejectUnauthorized: false, ...(cas ? {ca: cas} : {})})
-  try {
-    await bounded(new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', resolve)
-      socket.once('error', reject)
-    }), options.timeoutMs, `the TLS handshake with ${url.host}`)
-    const cert = socket.getPeerCertificate()
-    const subject = typeof cert.subject?.CN === 'string' ? `CN=${cert.subject.CN}` : undefined
-    const issuer = typeof cert.issuer?.CN === 'string' ? `CN=${cert.issuer.CN}` : typeof cert.issuer?.O === 'string' ? cert.issuer.O : undefined
-    if (!socket.authorized) {
-      const reason = String(socket.authorizationError ?? 'not trusted')
-      const expired = /CERT_HAS_EXPIRED/.test(reason)
-      if (expired) return certificateVerdict({validTo: cert.valid_to, subject, issuer}, ca.label, nowMs)
-      return {
-        name: 'tls',
-        status: 'fail',
-        detail: `the certificate of ${url.host} is not trusted: ${reason}${issuer ? ` (issued by ${issuer})` : ''}; trusted: ${ca.label}`,
-        remedy: /SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY/.test(reason)
-          ? 'a private CA? pass --ca-file /path/ca.pem (or `bfly config set ca-file`, or NODE_EXTRA_CA_CERTS)'
-          : 'check that the API URL names the host the certificate was issued for',
-      }
-    }
-    const identity = tls.checkServerIdentity(host, cert)
-    if (identity) {
-      return {name: 'tls', status: 'fail', detail: `the certificate does not name ${host}: ${identity.message}`, remedy: 'check the host name in the API URL'}
-    }
-    return certificateVerdict({validTo: cert.valid_to, subject, issuer}, ca.label, nowMs)
-  } finally {
-    socket.destroy()
-  }
-}
-
-async function httpChecks(ctx: Context, route: Route, ca: {extra?: Buffer}, options: DoctorOptions): Promise<Check[]> {
-  const [{default: got}, {proxyAgent}] = await Promise.all([import('../../vendor/got.js'), import('../../api/client.js')])
-  const target = new URL('.well-known/oauth-protected-resource', route.url.href.endsWith('/') ? route.url : `${route.url.href}/`)
-  const cas = await trustedCas(ca.extra)
-  const agent = route.proxy ? await proxyAgent(target, route.proxy.href, cas) : undefined
-  const latencies: number[] = []
-  let last: {status: number; date?: string; at: number} | undefined
-  try {
-    for (let i = 0; i < options.samples; i++) {
-      const started = performance.now()
-      const response = await got(target, {
-        method: 'GET',
-        throwHttpErrors: false,
-        retry: {limit: 0},
-        followRedirect: false,
-        timeout: {request: options.timeoutMs},
-        headers: {'user-agent': `bfly/${ctx.version} doctor`, accept: 'application/json'},
-        signal: ctx.signal,
-        ...(agent ? {agent} : {}),
-        ...(cas ? {https: {certificateAuthority: cas}} : {}),
+  const http = () => {
+    getter ??= import('./probes.js').then(async ({httpGetter}) => {
+      const made = await httpGetter({
+        timeoutMs,
+        userAgent: `bfly/${ctx.version} (${process.platform}; node/${process.versions.node})`,
+        proxy: proxy?.href,
+        ca: trusted.cas,
+        now: ctx.now,
       })
-      latencies.push(performance.now() - started)
-      last = {status: response.statusCode, date: response.headers.date, at: ctx.now()}
-    }
-  } catch (error) {
-    const {networkErrorFrom, proxyFailure} = await import('../../api/network.js')
+      return {
+        async get(url, headers, signal) {
+          const requestId = `req-${randomUUID()}`
+          ctx.trace(`→ GET ${url.origin}${url.pathname} ${requestId}`)
+          const answer = await made.get(url, {'x-request-id': requestId, 'x-correlation-id': ctx.correlationId, ...headers}, signal)
+          ctx.trace(`← ${answer.status} in ${answer.ms.toFixed(1)} ms`)
+          return answer
+        },
+      }
+    })
+    return getter
+  }
+  const oauth = () => {
+    oauthHttp ??= import('../../auth/oauth-http.js').then(({OAuthHttp}) => OAuthHttp.create(ctx))
+    return oauthHttp
+  }
+  const networkFailure = async (error: unknown, target: string) => {
+    if (error instanceof BflyError) return error
+    const {networkErrorFrom} = await import('../../api/network.js')
     const cause = (error as {cause?: {code?: string; message?: string}}).cause
-    const failure = proxyFailure(error) ?? networkErrorFrom({code: cause?.code ?? (error as {code?: string}).code, message: cause?.message ?? message(error)}, route.url.host, options.timeoutMs, route.proxy?.href)
-    return [
-      {name: 'http', status: 'fail', detail: `GET ${target.pathname}: ${failure.message}`, remedy: failure.hint ?? 'check the API URL and that the service is up'},
-      skip('clock', 'no answer from the server'),
-    ]
+    const code = (error as {code?: string}).code
+    return networkErrorFrom({code: code === 'ERR_GOT_REQUEST_ERROR' ? cause?.code : code ?? cause?.code, message: cause?.message ?? message(error)}, target, error instanceof Error && error.name === 'TimeoutError' ? timeoutMs : undefined, proxy?.href)
   }
-  const p50 = median(latencies)
-  const through = route.proxy ? ' through the proxy' : ''
-  const http: Check = last!.status >= 500
-    ? {name: 'http', status: 'fail', detail: `HTTP ${last!.status} from ${route.url.host}${through} (p50 ${p50.toFixed(1)} ms over ${latencies.length})`, remedy: 'the service answers with errors: check its status page, or `bfly integrations status`'}
-    : {name: 'http', status: 'pass', detail: `HTTP ${last!.status}${through}, p50 ${p50.toFixed(1)} ms over ${latencies.length} requests`}
-  return [http, clockVerdict(last!.date, last!.at)]
-}
 
-async function oauthCheck(ctx: Context, options: DoctorOptions): Promise<Check> {
-  const [{OAuthHttp}, {chooseIssuer, fetchMetadata}] = await Promise.all([import('../../auth/oauth-http.js'), import('../../auth/discovery.js')])
-  const http = await OAuthHttp.create(ctx)
-  const choice = await bounded(chooseIssuer(ctx, http), options.timeoutMs * 2, 'finding the issuer')
-  const metadata = await bounded(fetchMetadata(http, choice.issuer), options.timeoutMs * 2, `reading the metadata of ${choice.issuer}`)
-  const offers = [
-    metadata.authorization_endpoint ? 'browser login' : undefined,
-    metadata.device_authorization_endpoint ? 'device code' : undefined,
-    metadata.revocation_endpoint ? 'revocation' : undefined,
-  ].filter(Boolean)
-  return {name: 'oauth', status: 'pass', detail: `issuer ${choice.issuer} (${ORIGIN[choice.origin]}); offers ${offers.join(', ') || 'token endpoint only'}`}
-}
+  const noSettings = 'the settings could not be read'
+  const steps: Step[] = [
+    {name: 'bfly', boundMs: 0, run: async () => ({status: 'pass', detail: `${ctx.version} (${process.platform}-${process.arch})`})},
+    {name: 'node', boundMs: 0, run: async () => nodeVerdict(process.version, `${process.platform}-${process.arch}`)},
+    {
+      name: 'config',
+      run: async () => {
+        if (!settings) return {status: 'fail', detail: message((settled as {error: unknown}).error), remedy: hint((settled as {error: unknown}).error) ?? 'fix the config file, or the flag or environment variable named'}
+        const {existsSync} = await import('node:fs')
+        return {status: 'pass', detail: existsSync(store!.path) ? store!.path : `${store!.path} (not created yet: defaults, flags and environment only)`}
+      },
+    },
+    {
+      name: 'profile',
+      boundMs: 0,
+      run: async () => {
+        const known = store ? store.names().filter((n) => Object.keys(store.settings(n)).length > 0 || store.session(n)) : []
+        return store ? profileVerdict(ctx.profile, ctx.profileOrigin, known) : {status: 'pass', detail: `${ctx.profile} (${ORIGIN[ctx.profileOrigin]})`}
+      },
+    },
+    {
+      name: 'api-url',
+      needs: {config: noSettings},
+      boundMs: 0,
+      run: async () => {
+        const {isLoopbackHost} = await import('../../api/network.js')
+        return apiUrlVerdict(settings!.apiUrl, origin('api-url'), api ? isLoopbackHost(api.hostname) : false)
+      },
+    },
+    issuerSetting
+      ? {name: 'issuer', boundMs: 0, run: async () => ((issuer = issuerSetting), {status: 'pass', detail: `${shownUrl(issuerSetting)} (${ORIGIN[origin('issuer')]})`})}
+      : {
+          name: 'issuer',
+          needs: {'api-url': 'no API URL to discover it from, and none configured', http: 'the API does not answer, so its issuer cannot be discovered'},
+          run: async () => {
+            const {chooseIssuer} = await import('../../auth/discovery.js')
+            const choice = await chooseIssuer(ctx, await oauth())
+            issuer = choice.issuer
+            return {status: 'pass', detail: `${shownUrl(choice.issuer)} (${ORIGIN[choice.origin]})`}
+          },
+          awaiting: () => `${shownUrl(api!.href.replace(/\/+$/, ''))}/.well-known/oauth-protected-resource`,
+          settle: (verdict) => optionalWith(staticCredential, verdict),
+        },
+    {
+      name: 'proxy',
+      needs: {'api-url': 'no API URL'},
+      boundMs: 0,
+      run: async () => {
+        const {proxyFor} = await import('../../api/network.js')
+        const raw = proxyFor(api!, ctx.env)
+        const variable = proxyVariable(api!, ctx.env)
+        if (!raw) {
+          const exempt = (ctx.env.NO_PROXY || ctx.env.no_proxy) && (ctx.env.HTTPS_PROXY || ctx.env.https_proxy || ctx.env.HTTP_PROXY || ctx.env.http_proxy)
+          return {status: 'pass', detail: exempt ? `none for ${api!.hostname} (direct: NO_PROXY exempts it)` : 'none (direct)'}
+        }
+        try {
+          proxy = new URL(raw)
+        } catch {
+          return {status: 'fail', detail: `${variable} is not a URL`, remedy: `set ${variable} to http://host:port (or http://user:password@host:port)`}
+        }
+        if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
+          return {status: 'fail', detail: `${variable} is a ${proxy.protocol} URL; only http:// and https:// proxies are supported`, remedy: `set ${variable} to http://host:port`}
+        }
+        return {status: 'pass', detail: `${redactProxy(raw)} (from ${variable})`}
+      },
+    },
+    {
+      name: 'ca',
+      needs: {config: noSettings},
+      run: async () => {
+        const {readFile} = await import('node:fs/promises')
+        const facts: CaFacts = {}
+        let extra: string | undefined
+        if (settings!.caFile) {
+          const path = settings!.caFile
+          try {
+            extra = await readFile(path, 'utf8')
+            facts.caFile = {path, origin: origin('ca-file'), certificates: countCertificates(extra)}
+          } catch (error) {
+            facts.caFile = {path, origin: origin('ca-file'), error: (error as NodeJS.ErrnoException).code ?? message(error)}
+          }
+        }
+        const nodeExtra = ctx.env.NODE_EXTRA_CA_CERTS
+        if (nodeExtra) {
+          facts.nodeExtra = await readFile(nodeExtra, 'utf8').then(
+            (pem) => ({path: nodeExtra, certificates: countCertificates(pem)}),
+            (error: NodeJS.ErrnoException) => ({path: nodeExtra, error: error.code ?? error.message}),
+          )
+        }
+        const verdict = caVerdict(facts)
+        if (verdict.status !== 'fail') {
+          const {withDefaultCas} = await import('../../api/network.js')
+          trusted = {label: trustedLabel(facts), cas: extra ? withDefaultCas(extra) : undefined}
+        }
+        return verdict
+      },
+    },
+    {
+      name: 'dns',
+      needs: {proxy: 'the proxy setting is unusable'},
+      run: async (signal) => {
+        const target = proxy ?? api!
+        const host = target.hostname.replace(/^\[|\]$/g, '')
+        const via = proxy ? ' (the proxy)' : ''
+        const net = await import('node:net')
+        if (net.isIP(host)) return {status: 'pass', detail: `${host}${via} is an IP address`}
+        const {resolveHost} = await import('./probes.js')
+        try {
+          const found = await resolveHost(host, signal)
+          return {status: 'pass', detail: `${host}${via} → ${found.addresses.join(', ')} (${Math.round(found.ms)} ms)`}
+        } catch (error) {
+          return {status: 'fail', detail: `cannot resolve ${host}${via}: ${message(error)}`, remedy: proxy ? 'check the host name in the proxy variable' : 'check the host name in the API URL, the DNS resolver, or a VPN that must be up'}
+        }
+      },
+    },
+    {
+      name: 'tcp',
+      needs: {dns: 'the host name does not resolve'},
+      run: async (signal) => {
+        const target = proxy ?? api!
+        const host = target.hostname.replace(/^\[|\]$/g, '')
+        const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80))
+        const via = proxy ? ' (the proxy)' : ''
+        const {connectTcp} = await import('./probes.js')
+        try {
+          const ms = await connectTcp(host, port, signal)
+          return {status: 'pass', detail: `connected to ${host}:${port}${via} in ${Math.round(ms)} ms`}
+        } catch (error) {
+          return {
+            status: 'fail',
+            detail: `cannot connect to ${host}:${port}${via}: ${message(error)}`,
+            remedy: proxy ? 'check HTTPS_PROXY / HTTP_PROXY: the proxy does not answer' : 'is the service up and the URL right? a firewall or VPN may be in the way',
+          }
+        }
+      },
+    },
+    {
+      name: 'tls',
+      needs: {tcp: 'no connection', ca: 'the CAs to trust cannot be read'},
+      run: async (signal) => {
+        if (api!.protocol !== 'https:') return {status: 'skip', detail: 'plain http: no TLS (bfly sends credentials over plain http to loopback only)'}
+        if (proxy?.protocol === 'https:') return {status: 'skip', detail: 'through an https:// proxy the certificate is not inspected; the http check covers the tunnel'}
+        const {inspectTls, tunnel} = await import('./probes.js')
+        const port = Number(api!.port || 443)
+        let socket
+        if (proxy) {
+          try {
+            socket = await tunnel(proxy, `${api!.hostname}:${port}`, signal)
+          } catch (error) {
+            const refused = /HTTP (\d{3})/.exec(message(error))?.[1]
+            return {
+              status: 'fail',
+              detail: `${redactProxy(proxy.href)}: ${message(error)}`,
+              remedy: refused === '407' ? 'check the user and password in HTTPS_PROXY / HTTP_PROXY' : 'check HTTPS_PROXY / HTTP_PROXY, or exempt this host with NO_PROXY',
+            }
+          }
+        }
+        const facts = await inspectTls({host: api!.hostname, port, ca: trusted.cas, socket}, signal)
+        return tlsVerdict(proxy ? {...facts, viaProxy: redactProxy(proxy.href)} : facts, trusted.label, ctx.now())
+      },
+      // However it failed (the certificate, the tunnel, no answer), requests would fail the same way.
+      settle: (verdict) => ((tlsFailed = verdict.status === 'fail'), verdict),
+    },
+    {
+      name: 'http',
+      needs: {tcp: 'no connection', ca: 'the CAs to trust cannot be read'},
+      after: ['tls'],
+      boundMs: timeoutMs + 1000,
+      run: async (signal) => {
+        if (tlsFailed) return {status: 'skip', detail: 'the TLS check failed: requests fail the same way'}
+        const target = new URL('.well-known/oauth-protected-resource', `${api!.href.replace(/\/+$/, '')}/`)
+        const {sample} = await import('./probes.js')
+        try {
+          answers = await sample(await http(), target, {count: options.samples, budgetMs: timeoutMs}, signal)
+        } catch (error) {
+          const failure = await networkFailure(error, api!.host)
+          return {status: 'fail', detail: `GET ${target.pathname}: ${failure.message}`, remedy: failure.hint ?? 'check the API URL and that the service is up'}
+        }
+        return httpVerdict({statuses: answers.map((a) => a.status), latenciesMs: answers.map((a) => a.ms), through: proxy ? 'the proxy' : undefined})
+      },
+    },
+    {
+      name: 'clock',
+      after: ['http'],
+      boundMs: 0,
+      run: async () => {
+        const last = answers?.at(-1)
+        if (!last) return {status: 'skip', detail: 'no answer from the server'}
+        const date = last.headers.date
+        return clockVerdict(Array.isArray(date) ? date[0] : date, last.at)
+      },
+    },
+    {
+      name: 'oauth',
+      needs: {issuer: 'no issuer'},
+      run: async () => {
+        if (!issuer) return {status: 'skip', detail: 'no issuer was found'}
+        const {fetchMetadata} = await import('../../auth/discovery.js')
+        const metadata = await fetchMetadata(await oauth(), issuer!)
+        const offers = [
+          metadata.authorization_endpoint ? 'browser login' : undefined,
+          metadata.device_authorization_endpoint ? 'device code' : undefined,
+          metadata.revocation_endpoint ? 'revocation' : undefined,
+        ].filter(Boolean)
+        return {status: 'pass', detail: `${metadata.oidc ? 'OpenID' : 'RFC 8414'} metadata of ${shownUrl(metadata.issuer)}; offers ${offers.join(', ') || 'the token endpoint only'}`}
+      },
+      awaiting: () => `the issuer ${shownUrl(issuer!)}`,
+      settle: (verdict) => optionalWith(staticCredential, verdict),
+    },
+    {
+      name: 'credentials',
+      needs: {config: noSettings},
+      after: ['http'],
+      run: async (signal) => {
+        let credentials
+        try {
+          credentials = await ctx.credentials()
+        } catch (error) {
+          if (/not logged in/.test(message(error))) {
+            return {status: 'warn', detail: 'not logged in', remedy: 'run `bfly login` (or set BFLY_TOKEN / BUTTERFLY_API_KEY, or BFLY_CLIENT_ID + BFLY_CLIENT_SECRET in CI)'}
+          }
+          return {status: 'fail', detail: message(error), remedy: hint(error)}
+        }
+        source = credentials.source
+        const label = CREDENTIAL_LABEL[source]
+        if (!api) return {status: 'skip', detail: `${label}: no API URL to try it against`}
+        if (!answers) return {status: 'skip', detail: `${label}: not tried, the API does not answer`}
+        const {credentialsAllowed} = await import('../../api/network.js')
+        if (!credentialsAllowed(api)) return {status: 'fail', detail: `${label}: never sent over plain http to ${api.host}`, remedy: 'use the https:// URL of the API'}
+        const target = new URL('api/v1/capsules?size=1', `${api.href.replace(/\/+$/, '')}/`)
+        const send = async () => {
+          const headers = await credentials.headers()
+          for (const value of Object.values(headers)) secrets.push(value, value.replace(/^(Bearer|Basic|DPoP)\s+/i, ''))
+          return (await http()).get(target, headers, signal)
+        }
+        try {
+          authAnswer = await send()
+          // An access token may die early (revoked, rotated keys): one refresh and one more try, as the client does.
+          if (authAnswer.status === 401 && credentials.refresh && (await credentials.refresh())) authAnswer = await send()
+        } catch (error) {
+          const failure = await networkFailure(error, api.host)
+          return {status: 'fail', detail: `${label}: ${failure.message}`, remedy: failure.hint ?? 'run `bfly login` again'}
+        }
+        const www = authAnswer.headers['www-authenticate']
+        const verdict = credentialVerdict(source, authAnswer.status, Array.isArray(www) ? www[0] : www)
+        const requestId = authAnswer.headers['x-request-id']
+        return verdict.status === 'pass' || !requestId ? verdict : {...verdict, detail: `${verdict.detail} (request ${String(requestId)})`}
+      },
+      awaiting: () => (source && api ? api.host : 'the credential store'),
+    },
+    {
+      name: 'token',
+      after: ['credentials'],
+      boundMs: 0,
+      run: async () => {
+        if (!source) return {status: 'skip', detail: 'no credentials'}
+        if (source === 'env') {
+          const expiresAt = jwtExpiry(ctx.env.BFLY_TOKEN!.trim())
+          return expiresAt ? tokenVerdict(expiresAt, ctx.now(), {refreshable: false, label: 'BFLY_TOKEN'}) : {status: 'skip', detail: 'BFLY_TOKEN is not a JWT: its lifetime is known to the issuer only'}
+        }
+        if (source === 'api-key') return {status: 'skip', detail: 'an API key carries no expiry'}
+        if (source === 'client-credentials') return {status: 'skip', detail: 'client credentials: a new token for each run'}
+        return tokenVerdict(store?.session(ctx.profile)?.expiresAt, ctx.now())
+      },
+    },
+    {
+      name: 'rate-limit',
+      after: ['credentials'],
+      boundMs: 0,
+      run: async () => {
+        const answer = authAnswer ?? answers?.at(-1)
+        if (!answer) return {status: 'skip', detail: 'no answer from the API'}
+        return rateLimitVerdict(answer.headers, ctx.now(), !authAnswer)
+      },
+    },
+    {
+      name: 'keychain',
+      // The keychain call has its own bound (a killed helper process says so); this one is a backstop.
+      boundMs: timeoutMs + 1000,
+      run: async () => {
+        if ((ctx.env.BFLY_KEYCHAIN ?? '').toLowerCase() === 'off') {
+          return {status: 'skip', detail: 'off (BFLY_KEYCHAIN=off): logins are kept in a file readable only by you'}
+        }
+        const {Keychain, KEYCHAIN_TIMEOUT_MS} = await import('../../auth/keychain.js')
+        const started = performance.now()
+        try {
+          await new Keychain({env: ctx.env, timeoutMs: Math.min(KEYCHAIN_TIMEOUT_MS, timeoutMs)}).get('bfly:doctor')
+          return keychainVerdict({ok: true, ms: performance.now() - started})
+        } catch (error) {
+          return keychainVerdict({ok: false, reason: message(error)})
+        }
+      },
+    },
+    {
+      name: 'circuits',
+      needs: {config: noSettings},
+      run: async () => {
+        const {circuitStatus} = await import('../circuit/circuit.js')
+        return circuitVerdict(await circuitStatus(ctx), api?.host, ctx.now())
+      },
+    },
+  ]
 
-const SOURCE: Record<string, string> = {
-  env: 'BFLY_TOKEN (used as is)',
-  'api-key': 'BUTTERFLY_API_KEY',
-  'client-credentials': 'BFLY_CLIENT_ID + BFLY_CLIENT_SECRET (client credentials)',
-  keychain: 'the stored login, in the OS keychain',
-  file: 'the stored login, in a 0600 file',
-}
-
-async function credentialChecks(ctx: Context, now: () => number): Promise<Check[]> {
-  let source: string
-  try {
-    source = (await ctx.credentials()).source
-  } catch (error) {
-    const notLoggedIn = /not logged in/.test(message(error))
-    return [
-      {name: 'credentials', status: notLoggedIn ? 'warn' : 'fail', detail: notLoggedIn ? 'not logged in' : message(error), remedy: notLoggedIn ? 'run `bfly login` (or set BFLY_TOKEN / BUTTERFLY_API_KEY, or BFLY_CLIENT_ID + BFLY_CLIENT_SECRET in CI)' : (error as BflyError).hint},
-      skip('token', 'no credentials'),
-      skip('rate-limit', 'no authenticated request'),
-    ]
-  }
-  const label = SOURCE[source] ?? source
-  let response: {status: number; headers: Record<string, string | string[] | undefined>}
-  try {
-    const api = await ctx.api()
-    response = await api.request({method: 'GET', path: '/api/v1/capsules', query: {size: 1}, raw: true})
-  } catch (error) {
-    return [
-      {name: 'credentials', status: 'fail', detail: `${label}: ${message(error)}`, remedy: (error as BflyError).hint ?? 'run `bfly login` again'},
-      skip('token', 'the authenticated request failed'),
-      skip('rate-limit', 'the authenticated request failed'),
-    ]
-  }
-  const checks: Check[] = []
-  if (response.status === 401) checks.push({name: 'credentials', status: 'fail', detail: `${label}: rejected by the API (401)`, remedy: source === 'keychain' || source === 'file' ? 'run `bfly login` again' : 'the token or key is wrong or expired: get a new one'})
-  else if (response.status === 403) checks.push({name: 'credentials', status: 'warn', detail: `${label}: accepted, but not allowed to read capsules (403)`, remedy: 'ask for the capsules:read scope, or log in with --scopes'})
-  else if (response.status >= 400) checks.push({name: 'credentials', status: 'warn', detail: `${label}: the test request answered HTTP ${response.status}`})
-  else checks.push({name: 'credentials', status: 'pass', detail: `${label}: accepted`})
-
-  if (source === 'keychain' || source === 'file') {
-    const facts = (await ctx.store()).session(ctx.profile)
-    checks.push(tokenVerdict(facts?.expiresAt, now()))
-  } else {
-    checks.push(skip('token', source === 'client-credentials' ? 'client credentials: a new token for each run' : `${label}: its lifetime is the issuer's`))
-  }
-  checks.push(rateLimitVerdict(response.headers, now()))
-  return checks
-}
-
-async function keychainCheck(ctx: Context, options: DoctorOptions): Promise<Check> {
-  if ((ctx.env.BFLY_KEYCHAIN ?? '').toLowerCase() === 'off') {
-    return {name: 'keychain', status: 'skip', detail: 'off (BFLY_KEYCHAIN=off): logins are kept in a file readable only by you'}
-  }
-  const {Keychain, KEYCHAIN_TIMEOUT_MS} = await import('../../auth/keychain.js')
-  const bound = Math.min(KEYCHAIN_TIMEOUT_MS, options.timeoutMs)
-  const started = performance.now()
-  try {
-    await new Keychain({env: ctx.env, timeoutMs: bound}).get('bfly:doctor')
-    return {name: 'keychain', status: 'pass', detail: `the OS keychain answered in ${Math.round(performance.now() - started)} ms`}
-  } catch (error) {
-    return {name: 'keychain', status: 'warn', detail: `${message(error)}; logins fall back to a file readable only by you`, remedy: 'on Linux, a Secret Service (gnome-keyring, KeePassXC) must run and be unlocked; or set BFLY_KEYCHAIN=off'}
-  }
+  const checks = await runSteps(steps, {boundMs: timeoutMs, signal: ctx.signal, remedyOf: hint})
+  return scrub(checks, secrets)
 }
