@@ -2,7 +2,6 @@
 // timeouts, retries with full jitter, Retry-After, the shared token bucket, the per-host
 // circuit breaker, contract headers, envelope decoding, redacted --verbose trace.
 import {randomBytes, randomUUID} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 import {performance} from 'node:perf_hooks'
 import type {Got, Options, RequestError, Response} from 'got'
 import type {Context} from '../context.js'
@@ -13,7 +12,7 @@ import {type ApiClass, parseServerBudget, TokenBucketStore} from '../resilience/
 import {formatDuration} from '../values.js'
 import type {Credentials} from '../auth/credentials.js'
 import {type Answer, type CacheState, createHttpCache, type HttpCache} from '../cache/http-cache.js'
-import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFor, withDefaultCas} from './network.js'
+import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFailure, proxyFor, redactProxy, readCaFile, tunnelAgent, withDefaultCas} from './network.js'
 import {redactBody, redactHeaders, redactUrl} from './redact.js'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
@@ -140,8 +139,8 @@ export class ApiClient {
   private readonly ctx: Context
   private gotPromise?: Promise<Got>
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
-  /** --ca-file, read once (a missing file is a usage error before anything is sent), with the default CAs. */
-  private readonly ca?: string[]
+  /** The ca-file's certificates with the default roots, for the API and for an https proxy. */
+  private readonly cas?: string[]
   private pages?: Promise<typeof import('./page-transport.js')>
   private pageRules?: import('./page-transport.js').AttemptRules<Attempts>
   /** Span ids are cut from a pool of random bytes: one CSPRNG call per 64 requests, not per request. */
@@ -156,13 +155,7 @@ export class ApiClient {
     this.baseUrl = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
     this.ctx = deps.ctx
     this.sleep = deps.sleep ?? sleepFor
-    if (this.options.caFile) {
-      try {
-        this.ca = withDefaultCas(readFileSync(this.options.caFile))
-      } catch (error) {
-        throw new UsageError(`cannot read --ca-file ${this.options.caFile}: ${(error as Error).message}`)
-      }
-    }
+    this.cas = options.caFile ? withDefaultCas(readCaFile(options.caFile)) : undefined
   }
 
   get host(): string {
@@ -182,7 +175,7 @@ export class ApiClient {
     const state = (options: {context: Record<string, unknown>}) => options.context.bfly as Attempts
     return got.extend({
       timeout: requestTimeouts(this.options.timeoutMs),
-      ...(this.ca ? {https: {certificateAuthority: this.ca}} : {}),
+      ...(this.cas ? {https: {certificateAuthority: this.cas}} : {}),
       responseType: 'text',
       throwHttpErrors: true,
       followRedirect: true,
@@ -242,7 +235,8 @@ export class ApiClient {
     const {ctx} = this
     if (st.fatal) return 0
     const response = error.response
-    if (!response) await this.deps.breaker.failure(st.host, error.code ?? error.message)
+    // A proxy that refuses or is down says nothing about the API: its circuit stays as it is.
+    if (!response && !proxyFailure(error)) await this.deps.breaker.failure(st.host, error.code ?? error.message)
     if (attemptCount > this.options.retries) return 0
     const method = st.method
     const idempotent = IDEMPOTENT.has(method) || ((method === 'POST' || method === 'PATCH') && idempotencyKey)
@@ -381,7 +375,8 @@ export class ApiClient {
     if (reused) return this.decode<T>(spec, method, url, reused, st.requestId)
     if (read) Object.assign(headers, read.validators())
     const proxy = proxyFor(url, ctx.env)
-    const agent = proxy ? await proxyAgent(url, proxy) : undefined
+    const agent = proxy ? await proxyAgent(url, proxy, this.cas) : undefined
+    if (proxy) ctx.trace(`through the proxy ${redactProxy(proxy)}`)
     let answer: Answer
     // Ctrl-C aborts the request and any pending retry.
     try {
@@ -440,7 +435,7 @@ export class ApiClient {
       retryCodes: RETRY_CODES,
       timeouts: requestTimeouts(this.options.timeoutMs) as import('./page-transport.js').Timeouts,
       agent: (agent?.https ?? agent?.http) as import('node:http').Agent | undefined,
-      ca: this.ca,
+      ca: this.cas,
       signal: st.signal,
     })
     return {statusCode: response.statusCode, headers: response.headers, body: response.body, url: response.url}
@@ -508,10 +503,10 @@ export class ApiClient {
   }
 }
 
-export async function proxyAgent(url: URL, proxy: string): Promise<Options['agent']> {
-  const {HttpProxyAgent, HttpsProxyAgent} = await import('hpagent')
-  const common = {proxy, keepAlive: false}
-  return url.protocol === 'https:' ? {https: new HttpsProxyAgent(common)} : {http: new HttpProxyAgent(common)}
+/** got's agent option for `url` through `proxy` (see tunnelAgent). */
+export async function proxyAgent(url: URL, proxy: string, ca?: string[]): Promise<Options['agent']> {
+  const agent = await tunnelAgent(url, proxy, ca)
+  return url.protocol === 'https:' ? {https: agent as import('node:https').Agent} : {http: agent}
 }
 
 export async function createApiClient(ctx: Context): Promise<ApiClient> {

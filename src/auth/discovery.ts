@@ -41,9 +41,17 @@ export function metadataUrls(issuer: string): string[] {
   return [`${url.origin}${path}/.well-known/openid-configuration`, `${url.origin}/.well-known/oauth-authorization-server${path}`]
 }
 
+/**
+ * A certificate or proxy failure is the network's, whatever the server: its remedy is
+ * --ca-file or the proxy settings, and it exits 7 like on every other path.
+ */
+function networkPathFailure(error: NetworkError): boolean {
+  return error.code === 'TLS_ERROR' || error.code.startsWith('PROXY_')
+}
+
 /** Errors reaching the authorization server during login are auth errors: the user's next step is about the issuer. */
 export function unreachable(error: unknown, what: string): unknown {
-  if (error instanceof NetworkError) {
+  if (error instanceof NetworkError && !networkPathFailure(error)) {
     return new AuthError(`cannot reach ${what}: ${error.message}`, {
       code: 'ISSUER_UNREACHABLE',
       hint: 'check the network and the issuer (--issuer, BFLY_ISSUER or `bfly config set issuer`), then run `bfly login` again',
@@ -85,7 +93,7 @@ export async function chooseIssuer(ctx: Context, http: OAuthHttp): Promise<Issue
   try {
     resource = await fetchResourceMetadata(http, apiUrl)
   } catch (error) {
-    if (error instanceof NetworkError) {
+    if (error instanceof NetworkError && !networkPathFailure(error)) {
       throw new AuthError(`cannot reach the API at ${apiUrl} to discover its authorization server: ${error.message}`, {
         code: 'DISCOVERY_FAILED',
         hint: 'check --api-url, or name the issuer with --issuer / BFLY_ISSUER',

@@ -5,7 +5,7 @@ import {performance} from 'node:perf_hooks'
 import type {Got, Response} from 'got'
 import type {Context} from '../context.js'
 import {BadResponseError, BflyError, Interrupted, UsageError} from '../errors.js'
-import {credentialsAllowed, networkErrorFrom, proxyFor, readCaFile, withDefaultCas} from '../api/network.js'
+import {credentialsAllowed, networkErrorFrom, proxyFor, redactProxy, readCaFile, withDefaultCas} from '../api/network.js'
 import {redactBody, redactUrl} from '../api/redact.js'
 import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay} from '../resilience/backoff.js'
 
@@ -40,16 +40,17 @@ export class OAuthHttp {
     private readonly ctx: Context,
     private readonly got: Got,
     private readonly timeoutMs: number | undefined,
-    private readonly ca: Buffer | undefined,
+    /** The ca-file's certificates with the default roots. */
+    private readonly cas: string[] | undefined,
     private readonly backoff: BackoffPolicy,
   ) {}
 
   static async create(ctx: Context): Promise<OAuthHttp> {
     const settings = await ctx.settings()
-    const ca = settings.caFile ? readCaFile(settings.caFile) : undefined
+    const cas = settings.caFile ? withDefaultCas(readCaFile(settings.caFile)) : undefined
     const {default: got} = await import('../vendor/got.js')
     const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
-    return new OAuthHttp(ctx, got, settings.timeoutMs, ca, backoff)
+    return new OAuthHttp(ctx, got, settings.timeoutMs, cas, backoff)
   }
 
   /** GET a JSON document (discovery); network failures and 5xx are retried twice. */
@@ -96,12 +97,12 @@ export class OAuthHttp {
       throw new UsageError(`refusing to talk OAuth over plain http to ${target.host}`, {hint: 'the issuer must be https:// (plain http is allowed for loopback only)'})
     }
     const proxy = proxyFor(target, ctx.env)
-    const agent = proxy ? await (await import('../api/client.js')).proxyAgent(target, proxy) : undefined
-    const {requestTimeouts} = await import('../api/client.js')
+    const {proxyAgent, requestTimeouts} = await import('../api/client.js')
+    const agent = proxy ? await proxyAgent(target, proxy, this.cas) : undefined
     const timeout = {...requestTimeouts(this.timeoutMs), request: Math.min(this.timeoutMs ?? TOKEN_REQUEST_LIMIT_MS, TOKEN_REQUEST_LIMIT_MS)}
     const started = performance.now()
     if (ctx.verbose) {
-      ctx.trace(`→ ${request.method} ${redactUrl(url)}`)
+      ctx.trace(`→ ${request.method} ${redactUrl(url)}${proxy ? ` through the proxy ${redactProxy(proxy)}` : ''}`)
       if (request.body) ctx.trace(`  body ${redactBody(request.body)}`)
     }
     try {
@@ -124,7 +125,7 @@ export class OAuthHttp {
         followRedirect: request.followRedirect,
         responseType: 'text',
         ...(request.uninterruptible ? {} : {signal: ctx.signal}),
-        ...(this.ca ? {https: {certificateAuthority: withDefaultCas(this.ca)}} : {}),
+        ...(this.cas ? {https: {certificateAuthority: this.cas}} : {}),
         ...(agent ? {agent} : {}),
       } as never) as unknown as Response<string>
       ctx.trace(`← ${response.statusCode} ${request.method} ${redactUrl(response.url)} in ${(performance.now() - started).toFixed(1)} ms`)
@@ -132,6 +133,8 @@ export class OAuthHttp {
     } catch (error) {
       const e = error as Error & {code?: string; cause?: {code?: string; message?: string}}
       if (error instanceof BflyError) throw error
+      // The proxy's own failures (tunnel refused, proxy down) arrive already described.
+      if (e.cause instanceof BflyError) throw e.cause
       if ((ctx.signal.aborted && !request.uninterruptible) || e.name === 'AbortError') throw new Interrupted()
       const code = e.code === 'ERR_GOT_REQUEST_ERROR' ? e.cause?.code : e.code
       throw networkErrorFrom({code, message: e.cause?.message ?? e.message}, target.host, e.name === 'TimeoutError' ? timeout.request : undefined, proxy)

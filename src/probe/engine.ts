@@ -54,6 +54,8 @@ export interface RunOptions {
   onTick?: (tick: LiveTick) => void
   /** Each measured interval's histogram (µs) before it is reset, with epoch-ms bounds (for --hdr-out). */
   onInterval?: (histogram: Histogram, startEpochMs: number, endEpochMs: number) => void
+  /** Every transport failure (no response at all), e.g. to explain a run where nothing answered. */
+  onTransportError?: (error: Error) => void
   /** Defaults to an undici Pool on the plan's origin. */
   dispatcher?: ProbeDispatcher
   /** Defaults to the installed hdr-histogram-js. */
@@ -198,11 +200,13 @@ class Run {
       connectTimeout: plan.timeoutMs,
       keepAliveTimeout: 30_000,
     }
+    const ca = plan.ca ? withDefaultCas(plan.ca) : undefined
     if (plan.proxy !== undefined) {
-      // The same pool options apply to the pool the agent keeps for the target behind the proxy.
-      return new ProxyAgent({uri: plan.proxy, ...options, ...(plan.ca ? {requestTls: {ca: withDefaultCas(plan.ca)}} : {})})
+      // The same pool options apply to the pool the agent keeps for the target behind the proxy;
+      // the CAs verify the target and an https:// proxy alike.
+      return new ProxyAgent({uri: plan.proxy, ...options, ...(ca ? {requestTls: {ca}, proxyTls: {ca}} : {})})
     }
-    return new Pool(this.origin, {...options, ...(plan.ca ? {connect: {ca: withDefaultCas(plan.ca)}} : {})})
+    return new Pool(this.origin, {...options, ...(ca ? {connect: {ca}} : {})})
   }
 
   private begin(): void {
@@ -309,6 +313,7 @@ class Run {
     this.inFlight--
     if (this.cancelled) return this.maybeFinish()
     this.liveEnded++
+    this.options.onTransportError?.(error)
     if (exchange.measured) {
       const kind: TransportErrorKind = this.classifier.kindOf(error as Error & {code?: string})
       this.measuredEnded++

@@ -33,8 +33,8 @@ export interface ProbePlan {
   traceId?: string
   /** HTTP(S) proxy to tunnel through (HTTPS_PROXY / HTTP_PROXY unless NO_PROXY says otherwise). */
   proxy?: string
-  /** Extra certificate authorities (the ca-file setting). */
-  ca?: Buffer
+  /** Extra certificate authorities, PEM (the ca-file setting). */
+  ca?: Buffer | string
   assertions: Assertion[]
 }
 

@@ -2,8 +2,8 @@
 // budget confirmation, credentials resolved once, the run with its live line, and the report.
 import {readFile} from 'node:fs/promises'
 import type {Context} from '../context.js'
-import {CheckFailed, UsageError} from '../errors.js'
-import {isLoopbackHost, credentialsAllowed, proxyFor, readCaFile} from '../api/network.js'
+import {type BflyError, CheckFailed, UsageError} from '../errors.js'
+import {isLoopbackHost, credentialsAllowed, networkErrorFrom, proxyFor, readCaFile} from '../api/network.js'
 import {parseHeader} from '../services/api/call.js'
 import {object, text, type CommandResult} from '../output/result.js'
 import {parseDuration, parseRate, formatDuration} from '../values.js'
@@ -12,6 +12,20 @@ import {type ExportFormat, exportScript} from './export.js'
 import {liveProgress, humanReport, type Target} from './human.js'
 import {plannedRequests, type ProbePlan, resolveLoad, DEFAULT_TIMEOUT_MS} from './plan.js'
 import type {ProbeReport} from './report.js'
+
+/**
+ * Why no request of a run got an answer, when the cause is the way there rather than the
+ * server: an untrusted or wrong certificate, the proxy, DNS. A server that refuses or hangs is
+ * what the probe measures (errors of their kind, the assertions decide); a misconfigured path
+ * measured nothing, and exits 7 like any other command.
+ */
+function noAnswer(error: Error & {code?: string; cause?: unknown}, url: URL, plan: ProbePlan): BflyError | undefined {
+  const code = error.code ?? (error.cause as {code?: string} | undefined)?.code
+  const failure = networkErrorFrom({code, message: error.message}, url.host, plan.timeoutMs, plan.proxy)
+  if (failure.code !== 'TLS_ERROR' && failure.code !== 'DNS_ERROR' && !failure.code.startsWith('PROXY_')) return undefined
+  failure.message = `no request got an answer: ${failure.message}`
+  return failure
+}
 
 export interface ProbeInput {
   path: string
@@ -141,9 +155,10 @@ export async function probe(ctx: Context, input: ProbeInput, deps: ProbeDeps): P
   }
   const live = liveProgress(ctx.io, ctx.io.interactiveProgress(ctx.json))
   let report: ProbeReport
+  let firstTransportError: Error | undefined
   try {
     const {runProbe} = await import('./engine.js')
-    report = await runProbe(plan, {signal: ctx.signal, onTick: live.tick, onInterval: hdrLog?.interval, hdr})
+    report = await runProbe(plan, {signal: ctx.signal, onTick: live.tick, onInterval: hdrLog?.interval, hdr, onTransportError: (error) => (firstTransportError ??= error)})
   } finally {
     live.clear()
     await hdrLog?.close(ctx.now())
@@ -151,7 +166,13 @@ export async function probe(ctx: Context, input: ProbeInput, deps: ProbeDeps): P
   for (const warning of report.selfCheck.warnings) ctx.warn(warning)
   const target: Target = {method, url: url.href, connections: plan.connections, warmupMs: plan.warmupMs}
   const failed = report.assertions.filter((a) => !a.pass)
-  const failure = failed.length === 0
+  // Nothing answered at all: the report alone would say "errors 100%: tls"; the cause (an
+  // untrusted certificate, a proxy refusing the tunnel) is the network failure to report.
+  const unanswered = report.requests > 0 && report.errors === report.requests && Object.keys(report.statusCodes).length === 0
+  const unreachable = unanswered && firstTransportError ? noAnswer(firstTransportError, url, plan) : undefined
+  const failure = unreachable
+    ? unreachable
+    : failed.length === 0
     ? undefined
     : new CheckFailed(`${failed.length} of ${report.assertions.length} assertion${report.assertions.length === 1 ? '' : 's'} failed: ${failed.map((a) => `${a.expr} (actual ${a.actual ?? 'none'})`).join(', ')}`)
   return {result: object(report, {human: (r) => humanReport(r, target, ctx.io)}), failure}

@@ -1,7 +1,9 @@
 // A small HTTP proxy for the tests: CONNECT tunnels (https targets, WebSocket over TLS) and
-// absolute-URI forwarding (plain http targets). Every target host is mapped to a loopback
-// port by the test, so a name like api.bfly.test never needs DNS; it records what it saw and
-// can demand Basic credentials (407 otherwise).
+// absolute-URI forwarding (plain http targets). Target hosts are mapped to loopback ports by
+// the test (`routes`), or else names under .bfly.test go to 127.0.0.1 on the port asked for,
+// so a name like api.bfly.test never needs DNS and nothing but loopback is ever reached. It
+// records what it saw and what it answered, can demand Basic credentials (407 otherwise) or
+// refuse every tunnel with a status of the test's choice.
 import {connect} from 'node:net'
 import {createServer, request, type Server} from 'node:http'
 
@@ -9,28 +11,46 @@ export interface ProxySeen {
   method: string
   target: string
   proxyAuthorization?: string
+  /** What the proxy answered (200: tunnel open or request forwarded). */
+  status: number
 }
 
 export interface TestProxy {
   url: string
+  port: number
   seen: ProxySeen[]
   close(): Promise<void>
 }
 
-export async function startConnectProxy(options: {routes: Record<string, number>; auth?: {user: string; password: string}}): Promise<TestProxy> {
+export interface ProxyOptions {
+  /** host:port → loopback port; default: *.bfly.test:port → 127.0.0.1:port. */
+  routes?: Record<string, number>
+  auth?: {user: string; password: string}
+  /** Answer every request with this status (403, 502, …) instead of serving it. */
+  refuse?: number
+}
+
+const REASONS: Record<number, string> = {403: 'Forbidden', 407: 'Proxy Authentication Required', 502: 'Bad Gateway'}
+
+export async function startConnectProxy(options: ProxyOptions = {}): Promise<TestProxy> {
   const seen: ProxySeen[] = []
   const expected = options.auth ? `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')}` : undefined
-  const route = (hostPort: string) => options.routes[hostPort.toLowerCase()]
+  const route = (hostPort: string): number | undefined => {
+    const key = hostPort.toLowerCase()
+    if (options.routes) return options.routes[key]
+    const m = /^([^:]+\.bfly\.test):(\d+)$/.exec(key)
+    return m ? Number(m[2]) : undefined
+  }
+  const verdict = (authorization: string | undefined, port: number | undefined): number =>
+    options.refuse ?? (expected && authorization !== expected ? 407 : port ? 200 : 502)
+
   const server: Server = createServer((req, res) => {
-    seen.push({method: req.method!, target: req.url!, proxyAuthorization: req.headers['proxy-authorization']})
-    if (expected && req.headers['proxy-authorization'] !== expected) {
-      res.writeHead(407, {'proxy-authenticate': 'Basic realm="test"', 'content-length': '0'})
-      return res.end()
-    }
     const target = new URL(req.url!)
     const port = route(`${target.hostname}:${target.port || 80}`)
-    if (!port) {
-      res.writeHead(502, {'content-length': '0'})
+    const status = verdict(req.headers['proxy-authorization'], port)
+    seen.push({method: req.method!, target: req.url!, proxyAuthorization: req.headers['proxy-authorization'], status})
+    if (status !== 200) {
+      res.writeHead(status, {...(status === 407 ? {'proxy-authenticate': 'Basic realm="test"'} : {}), 'content-length': '0'})
       return res.end()
     }
     const headers = {...req.headers}
@@ -43,17 +63,15 @@ export async function startConnectProxy(options: {routes: Record<string, number>
     req.pipe(upstream)
   })
   server.on('connect', (req, socket, head) => {
-    seen.push({method: 'CONNECT', target: req.url!, proxyAuthorization: req.headers['proxy-authorization']})
-    if (expected && req.headers['proxy-authorization'] !== expected) {
-      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n')
-      return
-    }
     const port = route(req.url!)
-    if (!port) {
-      socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n')
+    const status = verdict(req.headers['proxy-authorization'], port)
+    seen.push({method: 'CONNECT', target: req.url!, proxyAuthorization: req.headers['proxy-authorization'], status})
+    if (status !== 200) {
+      const challenge = status === 407 ? 'Proxy-Authenticate: Basic realm="test"\r\n' : ''
+      socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Refused'}\r\n${challenge}Content-Length: 0\r\n\r\n`)
       return
     }
-    const upstream = connect(port, '127.0.0.1', () => {
+    const upstream = connect(port!, '127.0.0.1', () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
       if (head.length > 0) upstream.write(head)
       upstream.pipe(socket)
@@ -68,6 +86,7 @@ export async function startConnectProxy(options: {routes: Record<string, number>
   const {port} = server.address() as {port: number}
   return {
     url: `http://127.0.0.1:${port}`,
+    port,
     seen,
     close: () => new Promise((done) => {
       for (const s of sockets) s.destroy()

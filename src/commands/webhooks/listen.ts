@@ -37,12 +37,17 @@ Register the printed URL as a webhook endpoint (POST /webhooks), then trigger a 
       }
       if (forwardTo.protocol !== 'http:' && forwardTo.protocol !== 'https:') throw new UsageError(`invalid --forward-to "${flags['forward-to']}": an http(s) URL`)
     }
+    // The forward is an outgoing request like any other: the same proxy and CA rules.
+    const {proxyFor, readCaFile, withDefaultCas} = await import('../../api/network.js')
+    const caFile = forwardTo?.protocol === 'https:' ? (await ctx.settings()).caFile : undefined
     const listener = await WebhookListener.start({
       port: flags.port,
       secret,
       toleranceMs: parseDuration(flags.tolerance, '--tolerance'),
       forwardTo,
       forwardTimeoutMs: parseDuration(flags['forward-timeout'], '--forward-timeout'),
+      forwardProxy: forwardTo ? proxyFor(forwardTo, ctx.env) : undefined,
+      forwardCa: caFile ? withDefaultCas(readCaFile(caFile)) : undefined,
       maxEvents: flags['max-events'],
       // For a listener --timeout bounds how long it listens (it sends no API request).
       durationMs: flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout'),

@@ -136,7 +136,7 @@ export async function httpGetter(options: {timeoutMs: number; userAgent: string;
     async get(url, headers, signal) {
       let agent = agents.get(url.protocol)
       if (options.proxy && !agent) {
-        agent = await proxyAgent(url, options.proxy)
+        agent = await proxyAgent(url, options.proxy, options.ca)
         agents.set(url.protocol, agent)
       }
       const started = performance.now()

@@ -11,7 +11,7 @@
 //   one) reconnections ask for that execution (`?executionId=`, ignored by servers that do not
 //   know it), messages of another execution are dropped (a server replaying an older run), and
 //   a message seen before is not repeated (a server replaying the run from its start).
-import {apiErrorFrom, networkErrorFrom} from '../../api/network.js'
+import {apiErrorFrom, networkErrorFrom, proxyFailure} from '../../api/network.js'
 import {BflyError, ExitCode, Interrupted, NetworkError} from '../../errors.js'
 import {type BackoffPolicy, fullJitterDelay} from '../../resilience/backoff.js'
 import {formatDuration} from '../../values.js'
@@ -289,6 +289,9 @@ export class PlanWatch {
           case 'error': {
             const code = item.error.code ?? ''
             if (TLS_CODES.test(code)) throw networkErrorFrom({code, message: item.error.message}, o.host)
+            // A proxy that refuses the tunnel or is down will not change its mind on a reconnect.
+            const proxy = proxyFailure(item.error)
+            if (proxy) throw proxy
             reconnectLater(open ? `stream error: ${item.error.message}` : `cannot connect: ${code || item.error.message}`)
             break
           }

@@ -3,7 +3,7 @@
 import {randomBytes, randomUUID} from 'node:crypto'
 import type {Context} from '../../context.js'
 import {UsageError} from '../../errors.js'
-import {credentialsAllowed, isLoopbackHost, proxyFor, readCaFile, withDefaultCas} from '../../api/network.js'
+import {credentialsAllowed, proxyFor, redactProxy, readCaFile, tunnelAgent, withDefaultCas} from '../../api/network.js'
 import {opaqueId, segment} from '../ids.js'
 import {type Connector, type PlanEvent, PlanWatch, realTimers, RECONNECT_BACKOFF, type Timers} from './plan-stream.js'
 
@@ -39,22 +39,21 @@ export async function wsConnector(ctx: Context, base: URL): Promise<Connector> {
   const {default: WebSocket} = await import('ws')
   const settings = await ctx.settings()
   const httpForm = new URL(base.href.replace(/^ws/, 'http'))
-  // Through a proxy a WebSocket needs a CONNECT tunnel: done for wss; loopback never goes through one.
-  const proxy = base.protocol === 'wss:' && !isLoopbackHost(base.hostname) ? proxyFor(httpForm, ctx.env) : undefined
-  let agent: import('node:https').Agent | undefined
+  const cas = settings.caFile ? withDefaultCas(readCaFile(settings.caFile)) : undefined
+  // Through a proxy a WebSocket needs a CONNECT tunnel (loopback never goes through one).
+  const proxy = proxyFor(httpForm, ctx.env)
+  let agent: import('node:http').Agent | undefined
   if (proxy) {
-    const {HttpsProxyAgent} = await import('hpagent')
-    agent = new HttpsProxyAgent({proxy, keepAlive: false})
-    ctx.trace(`plan stream through proxy ${new URL(proxy).host}`)
+    agent = await tunnelAgent(base, proxy, cas)
+    ctx.trace(`plan stream through the proxy ${redactProxy(proxy)}`)
   }
-  const ca = settings.caFile ? readCaFile(settings.caFile) : undefined
   return async (headers, sink, target) => {
     const url = new URL(base)
     if (target.executionId) url.searchParams.set('executionId', target.executionId)
     ctx.trace(`→ GET ${url.href} (WebSocket upgrade) ${headers['x-request-id'] ?? ''}`)
     // closeTimeout (ws ≥ 8.18, not in its types yet): a server that never answers our close
     // frame would otherwise hold the finished command for 30 s.
-    const options = {headers, agent, ...(ca ? {ca: withDefaultCas(ca)} : {}), handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, followRedirects: false, closeTimeout: 1000}
+    const options = {headers, agent, ...(cas ? {ca: cas} : {}), handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, followRedirects: false, closeTimeout: 1000}
     const ws = new WebSocket(url, options as import('ws').ClientOptions)
     ws.on('open', () => {
       ctx.trace(`← 101 ${url.pathname}: stream open`)

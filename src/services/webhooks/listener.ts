@@ -7,6 +7,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 import {performance} from 'node:perf_hooks'
 import {UsageError} from '../../errors.js'
+import {proxyFailure, tunnelAgent} from '../../api/network.js'
 import {verifySignature} from './signature.js'
 
 export interface ForwardResult {
@@ -51,6 +52,10 @@ export interface ListenOptions {
   toleranceMs: number
   forwardTo?: URL
   forwardTimeoutMs: number
+  /** The proxy for forwardTo (HTTPS_PROXY / HTTP_PROXY unless NO_PROXY or loopback says otherwise). */
+  forwardProxy?: string
+  /** Certificate authorities for an https forwardTo (the ca-file with the default roots). */
+  forwardCa?: string[]
   maxEvents?: number
   durationMs?: number
   signal: AbortSignal
@@ -263,24 +268,38 @@ export class WebhookListener {
     headers['content-length'] = raw.length
     const started = performance.now()
     const elapsed = () => Math.round(performance.now() - started)
-    const {request} = target.protocol === 'https:' ? await import('node:https') : await import('node:http')
+    const secure = target.protocol === 'https:'
+    const proxy = this.options.forwardProxy
+    let {request} = secure ? await import('node:https') : await import('node:http')
+    let location: URL | undefined = target
+    let options: import('node:https').RequestOptions = {method: 'POST', headers, ...(secure && this.options.forwardCa ? {ca: this.options.forwardCa} : {})}
+    if (proxy && secure) options.agent = await tunnelAgent(target, proxy, this.options.forwardCa)
+    else if (proxy) {
+      // Plain http goes to the proxy as an absolute-URI request, the form every HTTP proxy takes.
+      const via = new URL(proxy)
+      request = (via.protocol === 'https:' ? await import('node:https') : await import('node:http')).request
+      const auth = via.username ? {'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(via.username)}:${decodeURIComponent(via.password)}`).toString('base64')}`} : {}
+      options = {...options, host: via.hostname, port: via.port || (via.protocol === 'https:' ? 443 : 80), path: target.href, headers: {...headers, host: target.host, ...auth}, ...(this.options.forwardCa ? {ca: this.options.forwardCa} : {})}
+      location = undefined
+    }
     return new Promise<ForwardResult>((resolve) => {
       let timer: NodeJS.Timeout | undefined
       const done = (result: Omit<ForwardResult, 'url' | 'durationMs'>) => {
         clearTimeout(timer)
         resolve({url: target.href, ...result, durationMs: elapsed()})
       }
-      const outgoing = request(target, {method: 'POST', headers}, (response) => {
+      const answered = (response: IncomingMessage) => {
         response.resume()
         response.on('end', () => done({status: response.statusCode}))
         response.on('error', (error) => done({error: error.message}))
-      })
+      }
+      const outgoing = location ? request(location, options, answered) : request(options, answered)
       // The whole exchange is bounded, not just the idle time between bytes.
       timer = setTimeout(() => {
         outgoing.destroy()
         done({error: `no answer within ${this.options.forwardTimeoutMs} ms`})
       }, this.options.forwardTimeoutMs)
-      outgoing.on('error', (error: NodeJS.ErrnoException) => done({error: error.code ?? error.message}))
+      outgoing.on('error', (error: NodeJS.ErrnoException) => done({error: proxyFailure(error)?.message ?? error.code ?? error.message}))
       outgoing.end(raw)
     })
   }

@@ -3,11 +3,7 @@
 // process, against loopback servers, and expects the same outcome: requests sent, headers,
 // retries, Retry-After, breaker state, errors and exit codes, traces.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync} from 'node:fs'
-import {createServer as createHttpServer} from 'node:http'
-import {createServer as createHttpsServer} from 'node:https'
-import {type AddressInfo, connect, type Socket} from 'node:net'
+import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {PassThrough} from 'node:stream'
@@ -19,6 +15,8 @@ import {IO} from '../../../dist/output/io.js'
 import {CircuitStore, DEFAULT_BREAKER} from '../../../dist/resilience/circuit-breaker.js'
 import {TokenBucketStore} from '../../../dist/resilience/token-bucket.js'
 import {errorBody, json, raw, startServer, type TestServer} from '../../helpers/api-server.ts'
+import {startConnectProxy} from '../../helpers/connect-proxy.ts'
+import {CA_FILE, startHttpsServer} from '../../helpers/test-ca.ts'
 
 const PAGE = {data: [{id: 'cap_1'}, {id: 'cap_2'}], meta: {requestId: 'req-server', pagination: {page: 0, size: 2, totalElements: 2, totalPages: 1}}}
 
@@ -264,54 +262,54 @@ for (const {name, paged} of TRANSPORTS) {
       assert.equal(error.exitCode, 130)
     })
 
-    test('through HTTP_PROXY: a CONNECT tunnel to the API', async () => {
-      const tunnels: string[] = []
-      const proxy = createHttpServer()
-      proxy.on('connect', (req, client: Socket) => {
-        tunnels.push(String(req.url))
-        const [host, port] = String(req.url).split(':')
-        const upstream = connect(Number(port), host, () => {
-          client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-          upstream.pipe(client)
-          client.pipe(upstream)
-        })
-        upstream.on('error', () => client.destroy())
-        client.on('error', () => upstream.destroy())
-      })
-      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-      try {
-        server.queue(json(200, PAGE))
-        const {api} = client(server.url, {env: {HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`}})
-        assert.deepEqual((await get(api)).data, PAGE.data)
-        assert.deepEqual(tunnels, [new URL(server.url).host])
-        assert.equal(server.requests.length, 1)
-        assert.equal(server.requests[0].headers.authorization, 'Bearer secret-token-abc')
-      } finally {
-        proxy.closeAllConnections()
-        await new Promise((resolve) => proxy.close(resolve))
-      }
-    })
-
-    const openssl = spawnSync('openssl', ['version'], {stdio: 'ignore'}).status === 0
-    test('https with --ca-file: trusted with it, a TLS error (exit 7) without it', {skip: openssl ? false : 'openssl not installed'}, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'bfly-tls-'))
-      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], {stdio: 'ignore'})
-      assert.equal(made.status, 0, 'openssl made a certificate')
-      const tls = createHttpsServer({key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem'))}, (_req, res) => {
+    test('through HTTPS_PROXY: a CONNECT tunnel to the API, its certificate checked against the ca-file', async () => {
+      const seen: string[] = []
+      const tls = await startHttpsServer((req, res) => {
+        req.resume()
+        seen.push(String(req.headers.authorization))
         res.writeHead(200, {'content-type': 'application/json'})
         res.end(JSON.stringify(PAGE))
       })
-      await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve))
+      const proxy = await startConnectProxy()
       try {
-        const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`
-        assert.deepEqual((await get(client(url, {caFile: join(dir, 'cert.pem')}).api)).data, PAGE.data)
+        const {api} = client(tls.url, {caFile: CA_FILE, env: {HTTPS_PROXY: proxy.url}})
+        assert.deepEqual((await get(api)).data, PAGE.data)
+        assert.deepEqual(proxy.seen.map((q) => [q.method, q.target, q.status]), [['CONNECT', `api.bfly.test:${tls.port}`, 200]])
+        assert.deepEqual(seen, ['Bearer secret-token-abc'])
+      } finally {
+        await proxy.close()
+        await tls.close()
+      }
+    })
+
+    test('a proxy that wants credentials: exit 7 naming the proxy, and the API\'s circuit untouched', async () => {
+      const proxy = await startConnectProxy({auth: {user: 'alice', password: 'pr0xy-pass'}})
+      try {
+        const {api, breaker} = client(`https://api.bfly.test:${proxy.port}`, {caFile: CA_FILE, retries: 1, env: {HTTPS_PROXY: proxy.url}})
+        const error = await failure(get(api))
+        assert.equal(error.exitCode, 7)
+        assert.equal(error.code, 'PROXY_AUTH_REQUIRED')
+        assert.match(error.message, /^the proxy http:\/\/127\.0\.0\.1:\d+ refused the tunnel to api\.bfly\.test:\d+: HTTP 407/)
+        assert.equal(await breaker.get(`api.bfly.test:${proxy.port}`), undefined)
+      } finally {
+        await proxy.close()
+      }
+    })
+
+    test('https with --ca-file: trusted with it, a TLS error (exit 7) without it', async () => {
+      const tls = await startHttpsServer((req, res) => {
+        req.resume()
+        res.writeHead(200, {'content-type': 'application/json'})
+        res.end(JSON.stringify(PAGE))
+      })
+      try {
+        const url = `https://127.0.0.1:${tls.port}`
+        assert.deepEqual((await get(client(url, {caFile: CA_FILE}).api)).data, PAGE.data)
         const error = await failure(get(client(url, {retries: 0}).api))
         assert.equal(error.exitCode, 7)
         assert.equal(error.code, 'TLS_ERROR')
       } finally {
-        tls.closeAllConnections()
-        await new Promise((resolve) => tls.close(resolve))
+        await tls.close()
       }
     })
   })

@@ -33,14 +33,17 @@ after(async () => {
 
 test('client credentials: discovery and the token request tunnel through the proxy to a private-CA issuer', async () => {
   const env = {BFLY_CONFIG_DIR: tempConfigDir(), BFLY_API_URL: api.url, BFLY_CLIENT_ID: CI_CLIENT.clientId, BFLY_CLIENT_SECRET: CI_CLIENT.clientSecret, HTTPS_PROXY: proxy.url}
-  const r = await runCli(['capsules', 'get', 'cap_1', '--json', '--ca-file', CA], {env})
+  const r = await runCli(['capsules', 'get', 'cap_1', '--json', '--verbose', '--ca-file', CA], {env})
   assert.equal(r.code, 0, r.stderr)
   assert.equal(JSON.parse(r.stdout).id, 'cap_1')
   assert.ok(proxy.seen.some((s) => s.method === 'CONNECT' && s.target === `api.bfly.test:${front.port}`), 'the issuer was not reached through the proxy')
   assert.ok(oidc.requests.some((q) => q.path === '/token'), 'no token request reached the issuer')
+  assert.match(r.stderr, /→ POST https:\/\/api\.bfly\.test:\d+\/token through the proxy http:\/\/127\.0\.0\.1:\d+/)
+  assert.ok(!r.stderr.includes(CI_CLIENT.clientSecret), 'the client secret is not in the trace')
   // Without the CA the issuer is not trusted: a clear failure, not a hang or a stack.
+  // A certificate problem is the network's, not the login's: exit 7 and the CA remedy.
   const untrusted = await runCli(['capsules', 'get', 'cap_1', '--retries', '0'], {env: {...env, BFLY_CONFIG_DIR: tempConfigDir()}})
-  assert.notEqual(untrusted.code, 0)
-  assert.match(untrusted.stderr, /certificate|TLS/i)
+  assert.equal(untrusted.code, 7, untrusted.stderr)
+  assert.match(untrusted.stderr, new RegExp(`^Error: the certificate of api\\.bfly\\.test:${front.port} is not signed by a trusted certificate authority .*--ca-file`))
   assert.doesNotMatch(untrusted.stderr, /\n\s+at /)
 })
