@@ -93,6 +93,11 @@ export async function* paginatePages<T = unknown>(api: ApiClient, options: Pagin
     if (prefetch && !last && (options.limit === undefined || items.length < options.limit - yielded)) {
       next = fetchPage(page + 1)
       next.catch(() => {}) // surfaced when awaited, after this page's items are out
+      // Let the request reach the wire before this page is written: it is a chain of awaits
+      // (credentials, breaker, bucket, socket), and each step would otherwise queue behind the
+      // writing of the page, so the server would only start on the next page once this one is
+      // out (measured: a third of a second idle per 1000 pages).
+      await new Promise((resolve) => setImmediate(resolve))
     }
     const room = options.limit === undefined ? Infinity : options.limit - yielded
     const batch: T[] = []
