@@ -172,7 +172,7 @@ export async function run() {
     const label = r.total.toLocaleString('en')
     rows.push({name: `bfly --all --ndjson, ${label} items`, value: rate(r.total, r.bfly.ms), unit: 'items/s', note: `${r.bfly.ms.toFixed(0)} ms incl. start-up${cpu(r.bfly)}`})
     rows.push({name: `undici loop, ${label} items (baseline)`, value: rate(r.total, r.undici.ms), unit: 'items/s', note: `${r.undici.ms.toFixed(0)} ms${cpu(r.undici)}, peak RSS ${r.undici.peakMb.toFixed(0)} MB`})
-    rows.push({name: `got loop, ${label} items (bfly's transport alone)`, value: rate(r.total, r.got.ms), unit: 'items/s', note: `${r.got.ms.toFixed(0)} ms${cpu(r.got)}, peak RSS ${r.got.peakMb.toFixed(0)} MB`})
+    rows.push({name: `got loop, ${label} items (got alone: why walks use their own transport)`, value: rate(r.total, r.got.ms), unit: 'items/s', note: `${r.got.ms.toFixed(0)} ms${cpu(r.got)}, peak RSS ${r.got.peakMb.toFixed(0)} MB`})
     rows.push({name: `bfly / undici throughput, ${label} items`, value: r.undici.ms / r.bfly.ms, unit: '×', note: 'goal ≥ 0.8×'})
     if (Number.isFinite(r.bfly.cpuMs)) rows.push({name: `bfly / undici CPU per item, ${label} items`, value: r.bfly.cpuMs / r.undici.cpuMs, unit: '×', note: 'less noisy than wall time on a busy machine'})
     rows.push({name: `bfly peak RSS, ${label} items`, value: r.bfly.peakMb, unit: 'MB', note: r.total === 100_000 ? 'goal ≤ 100 MB' : ''})
