@@ -71,14 +71,7 @@ export async function startConnectProxy(options: ProxyOptions = {}): Promise<Tes
       socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Refused'}\r\n${challenge}Content-Length: 0\r\n\r\n`)
       return
     }
-    const upstream = connect(port!, '127.0.0.1', () => {
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      if (head.length > 0) upstream.write(head)
-      upstream.pipe(socket)
-      socket.pipe(upstream)
-    })
-    upstream.on('error', () => socket.destroy())
-    socket.on('error', () => upstream.destroy())
+    splice(socket, port!, head, () => socket.write('HTTP/1.1 200 Connection Established\r\n\r\n'))
   })
   const sockets = new Set<import('node:net').Socket>()
   server.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))))
@@ -93,4 +86,16 @@ export async function startConnectProxy(options: ProxyOptions = {}): Promise<Tes
       server.close(() => done())
     }),
   }
+}
+
+/** Joins a client socket to a new connection to a loopback port: `opened` runs first, then the head bytes go up and both directions are piped. */
+export function splice(client: import('node:stream').Duplex, port: number, head: Buffer, opened: (upstream: import('node:net').Socket) => void): void {
+  const upstream = connect(port, '127.0.0.1', () => {
+    opened(upstream)
+    if (head.length > 0) upstream.write(head)
+    upstream.pipe(client)
+    client.pipe(upstream)
+  })
+  upstream.on('error', () => client.destroy())
+  client.on('error', () => upstream.destroy())
 }

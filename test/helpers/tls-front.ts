@@ -4,7 +4,7 @@
 import {readFileSync} from 'node:fs'
 import {request} from 'node:http'
 import {createServer, type Server} from 'node:https'
-import {connect} from 'node:net'
+import {splice} from './connect-proxy.ts'
 import {join, resolve} from 'node:path'
 
 const TLS = resolve(import.meta.dirname, '..', 'fixtures', 'tls')
@@ -21,16 +21,11 @@ export async function startTlsFront(target: number | (() => number)): Promise<{p
     req.pipe(upstream)
   })
   server.on('upgrade', (req, socket, head) => {
-    const upstream = connect(targetPort(), '127.0.0.1', () => {
+    splice(socket, targetPort(), head, (upstream) => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`]
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`)
       upstream.write(lines.join('\r\n') + '\r\n\r\n')
-      if (head.length > 0) upstream.write(head)
-      upstream.pipe(socket)
-      socket.pipe(upstream)
     })
-    upstream.on('error', () => socket.destroy())
-    socket.on('error', () => upstream.destroy())
   })
   const sockets = new Set<import('node:net').Socket>()
   server.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))))
