@@ -157,10 +157,18 @@ export class ProfileStore {
     return this.conf
   }
 
-  private async saveProfiles(profiles: ConfigShape['profiles']): Promise<void> {
+  /**
+   * Read-modify-write of the profiles on what the file holds now (conf reads it on every get),
+   * not on the snapshot taken at open: a login that waited minutes for the user must not undo
+   * a `bfly config set` made meanwhile in another terminal.
+   */
+  private async mutate<R>(change: (profiles: ConfigShape['profiles']) => R): Promise<R> {
     const conf = await this.writer()
+    const profiles = structuredClone((conf.get('profiles') as ConfigShape['profiles'] | undefined) ?? {})
+    const result = change(profiles)
     conf.set('profiles', profiles)
-    this.snapshot = {...this.snapshot, profiles: (conf.get('profiles') as ConfigShape['profiles'] | undefined) ?? profiles}
+    this.snapshot = {...this.snapshot, profiles}
+    return result
   }
 
   /** A deep copy: callers edit it and save it whole. */
@@ -179,21 +187,19 @@ export class ProfileStore {
   async set(profile: string, key: string, value: string): Promise<void> {
     const spec = settingSpec(key)
     spec.validate(value)
-    const profiles = this.profiles()
-    const entry = profiles[profile] ?? {}
-    entry.settings = {...entry.settings, [key]: value}
-    profiles[profile] = entry
-    await this.saveProfiles(profiles)
+    await this.mutate((profiles) => {
+      profiles[profile] = {...profiles[profile], settings: {...profiles[profile]?.settings, [key]: value}}
+    })
   }
 
   async unset(profile: string, key: string): Promise<boolean> {
     settingSpec(key)
-    const profiles = this.profiles()
-    const entry = profiles[profile]
-    if (!entry?.settings || !(key in entry.settings)) return false
-    delete entry.settings[key]
-    await this.saveProfiles(profiles)
-    return true
+    return this.mutate((profiles) => {
+      const settings = profiles[profile]?.settings
+      if (!settings || !(key in settings)) return false
+      delete settings[key]
+      return true
+    })
   }
 
   session(profile: string): SessionFacts | undefined {
@@ -201,11 +207,11 @@ export class ProfileStore {
   }
 
   async setSession(profile: string, facts: SessionFacts | undefined): Promise<void> {
-    const profiles = this.profiles()
-    const entry = profiles[profile] ?? {}
-    if (facts === undefined) delete entry.session
-    else entry.session = facts
-    profiles[profile] = entry
-    await this.saveProfiles(profiles)
+    await this.mutate((profiles) => {
+      const entry = profiles[profile] ?? {}
+      if (facts === undefined) delete entry.session
+      else entry.session = facts
+      profiles[profile] = entry
+    })
   }
 }
