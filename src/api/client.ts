@@ -8,11 +8,12 @@ import type {Context} from '../context.js'
 import {ApiError, BadResponseError, BflyError, CircuitOpenError, Interrupted, RateLimitError, UsageError} from '../errors.js'
 import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay, parseRetryAfter} from '../resilience/backoff.js'
 import {CircuitStore} from '../resilience/circuit-breaker.js'
+import {sleep} from '../resilience/sleep.js'
 import {type ApiClass, parseServerBudget, TokenBucketStore} from '../resilience/token-bucket.js'
 import {formatDuration} from '../values.js'
 import type {Credentials} from '../auth/credentials.js'
 import {type Answer, type CacheState, createHttpCache, type HttpCache} from '../cache/http-cache.js'
-import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFailure, proxyFor, redactProxy, readCaFile, tunnelAgent, withDefaultCas} from './network.js'
+import {apiErrorFrom, credentialsAllowed, decodeJson, networkErrorFrom, proxyFailure, proxyFor, redactProxy, trustedCas, tunnelAgent} from './network.js'
 import {redactBody, redactHeaders, redactUrl} from './redact.js'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
@@ -107,21 +108,6 @@ export function defaultApiClass(method: string, path: string): ApiClass {
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'query' : 'write'
 }
 
-function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Interrupted())
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(new Interrupted())
-    }
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
-}
-
 /** got has no default timeout: every phase gets one, and --timeout bounds the whole request. */
 export function requestTimeouts(timeoutMs: number | undefined): Options['timeout'] {
   return timeoutMs === undefined
@@ -154,8 +140,8 @@ export class ApiClient {
   ) {
     this.baseUrl = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
     this.ctx = deps.ctx
-    this.sleep = deps.sleep ?? sleepFor
-    this.cas = options.caFile ? withDefaultCas(readCaFile(options.caFile)) : undefined
+    this.sleep = deps.sleep ?? sleep
+    this.cas = trustedCas(options.caFile)
   }
 
   get host(): string {

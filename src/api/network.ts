@@ -62,6 +62,11 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
   return proxy
 }
 
+/** What to trust for a ca-file setting: undefined (Node's defaults) without one. */
+export function trustedCas(caFile: string | undefined): string[] | undefined {
+  return caFile ? withDefaultCas(readCaFile(caFile)) : undefined
+}
+
 /** One line that names a proxy URL without its credentials. */
 export function redactProxy(proxy: string): string {
   try {

@@ -3,6 +3,7 @@
 import {AuthError, BadResponseError, Interrupted, NetworkError} from '../errors.js'
 import type {Json} from './oauth-http.js'
 import {OAuthError} from './oauth-http.js'
+import {sleep} from '../resilience/sleep.js'
 
 export interface DeviceAuthorization {
   deviceCode: string
@@ -81,17 +82,5 @@ export async function pollForToken<T>(auth: DeviceAuthorization, attempt: () => 
   }
 }
 
-export function sleepWithSignal(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Interrupted('login cancelled'))
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(new Interrupted('login cancelled'))
-    }
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
-}
+/** A poll interval that Ctrl-C ends with "login cancelled". */
+export const sleepWithSignal = (ms: number, signal?: AbortSignal): Promise<void> => sleep(ms, signal, 'login cancelled')

@@ -5,7 +5,7 @@ import {performance} from 'node:perf_hooks'
 import type {Got, Response} from 'got'
 import type {Context} from '../context.js'
 import {BadResponseError, BflyError, Interrupted, UsageError} from '../errors.js'
-import {credentialsAllowed, networkErrorFrom, proxyFor, redactProxy, readCaFile, withDefaultCas} from '../api/network.js'
+import {credentialsAllowed, networkErrorFrom, proxyFor, redactProxy, trustedCas} from '../api/network.js'
 import {redactBody, redactUrl} from '../api/redact.js'
 import {DEFAULT_BACKOFF, type BackoffPolicy, fullJitterDelay} from '../resilience/backoff.js'
 
@@ -47,7 +47,7 @@ export class OAuthHttp {
 
   static async create(ctx: Context): Promise<OAuthHttp> {
     const settings = await ctx.settings()
-    const cas = settings.caFile ? withDefaultCas(readCaFile(settings.caFile)) : undefined
+    const cas = trustedCas(settings.caFile)
     const {default: got} = await import('../vendor/got.js')
     const backoff = ctx.env.BFLY_RETRY_BASE_MS ? {...DEFAULT_BACKOFF, baseMs: Math.max(1, Number(ctx.env.BFLY_RETRY_BASE_MS) || 1000)} : DEFAULT_BACKOFF
     return new OAuthHttp(ctx, got, settings.timeoutMs, cas, backoff)

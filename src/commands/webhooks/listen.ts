@@ -38,7 +38,7 @@ Register the printed URL as a webhook endpoint (POST /webhooks), then trigger a 
       if (forwardTo.protocol !== 'http:' && forwardTo.protocol !== 'https:') throw new UsageError(`invalid --forward-to "${flags['forward-to']}": an http(s) URL`)
     }
     // The forward is an outgoing request like any other: the same proxy and CA rules.
-    const {proxyFor, readCaFile, withDefaultCas} = await import('../../api/network.js')
+    const {proxyFor, trustedCas} = await import('../../api/network.js')
     const caFile = forwardTo?.protocol === 'https:' ? (await ctx.settings()).caFile : undefined
     const listener = await WebhookListener.start({
       port: flags.port,
@@ -47,7 +47,7 @@ Register the printed URL as a webhook endpoint (POST /webhooks), then trigger a 
       forwardTo,
       forwardTimeoutMs: parseDuration(flags['forward-timeout'], '--forward-timeout'),
       forwardProxy: forwardTo ? proxyFor(forwardTo, ctx.env) : undefined,
-      forwardCa: caFile ? withDefaultCas(readCaFile(caFile)) : undefined,
+      forwardCa: trustedCas(caFile),
       maxEvents: flags['max-events'],
       // For a listener --timeout bounds how long it listens (it sends no API request).
       durationMs: flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout'),

@@ -3,7 +3,7 @@
 import {randomBytes, randomUUID} from 'node:crypto'
 import type {Context} from '../../context.js'
 import {UsageError} from '../../errors.js'
-import {credentialsAllowed, proxyFor, redactProxy, readCaFile, tunnelAgent, withDefaultCas} from '../../api/network.js'
+import {credentialsAllowed, proxyFor, redactProxy, trustedCas, tunnelAgent} from '../../api/network.js'
 import {opaqueId, segment} from '../ids.js'
 import {type Connector, type PlanEvent, PlanWatch, realTimers, RECONNECT_BACKOFF, type Timers} from './plan-stream.js'
 
@@ -39,7 +39,7 @@ export async function wsConnector(ctx: Context, base: URL): Promise<Connector> {
   const {default: WebSocket} = await import('ws')
   const settings = await ctx.settings()
   const httpForm = new URL(base.href.replace(/^ws/, 'http'))
-  const cas = settings.caFile ? withDefaultCas(readCaFile(settings.caFile)) : undefined
+  const cas = trustedCas(settings.caFile)
   // Through a proxy a WebSocket needs a CONNECT tunnel (loopback never goes through one).
   const proxy = proxyFor(httpForm, ctx.env)
   let agent: import('node:http').Agent | undefined
