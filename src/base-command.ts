@@ -1,6 +1,6 @@
 // BflyCommand: global flags, the context built once, rendering of what run returns, and
 // the one mapping of every error (ours, oclif's, bugs) to an exit code and a message.
-import {Command, type Interfaces} from '@oclif/core'
+import {Command, type Interfaces} from './vendor/oclif.js'
 import {Context, type GlobalFlags} from './context.js'
 import {BflyError, errorToJson, errorToLine, ExitCode, Interrupted, UsageError} from './errors.js'
 import {globalFlags, withOptionalValues} from './flags.js'

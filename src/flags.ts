@@ -1,5 +1,5 @@
 // Shared flag builders, so every command spells the same thing the same way.
-import {Flags} from '@oclif/core'
+import {Flags} from './vendor/oclif.js'
 import {parseDuration} from './values.js'
 
 const GLOBAL = 'GLOBAL'

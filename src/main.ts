@@ -4,7 +4,7 @@ import {type BflyError, ExitCode, UsageError} from './errors.js'
 import {suggest} from './suggest.js'
 
 export async function main(argv: string[], root: string): Promise<void> {
-  const {Config, run, flush} = await import('@oclif/core')
+  const {Config, run, flush} = await import('./vendor/oclif.js')
   const config = await Config.load(root)
   try {
     await run(argv, config)

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../vendor/oclif.js'
 import {BflyCommand} from '../base-command.js'
 import {callApi} from '../services/api/call.js'
 import type {CommandResult} from '../output/result.js'

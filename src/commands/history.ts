@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../vendor/oclif.js'
 import {BflyCommand} from '../base-command.js'
 import {listOutputFlags, pageFlags, timeRangeFlags} from '../flags.js'
 import {list, type CommandResult} from '../output/result.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../vendor/oclif.js'
 import {BflyCommand} from '../base-command.js'
 import {UsageError} from '../errors.js'
 import type {CommandResult} from '../output/result.js'

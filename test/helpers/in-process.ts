@@ -12,7 +12,7 @@ export interface InProcessResult {
 }
 
 export async function runInProcess(argv: string[], env: Record<string, string | undefined> = {}): Promise<InProcessResult> {
-  const {run, flush, Config} = await import('@oclif/core')
+  const {run, flush, Config} = await import(pathToFileURL(resolve(ROOT, 'dist/vendor/oclif.js')).href)
   const {normalizeError, reportError, processStreams} = await import(pathToFileURL(resolve(ROOT, 'dist/base-command.js')).href)
   const {PassThrough} = await import('node:stream')
   const {IO} = await import(pathToFileURL(resolve(ROOT, 'dist/output/io.js')).href)

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../vendor/oclif.js'
 import {BflyCommand} from '../../base-command.js'
 import {getCapsule} from '../../services/capsules/capsules.js'
 import {capsuleFields} from '../../services/capsules/columns.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../vendor/oclif.js'
 import {BflyCommand} from '../../base-command.js'
 import {object, type CommandResult} from '../../output/result.js'
 import {configGet} from '../../services/config/config.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../vendor/oclif.js'
 import {BflyCommand} from '../../base-command.js'
 import {listOutputFlags} from '../../flags.js'
 import {list, type CommandResult} from '../../output/result.js'

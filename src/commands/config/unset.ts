@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../vendor/oclif.js'
 import {BflyCommand} from '../../base-command.js'
 import {object, type CommandResult} from '../../output/result.js'
 import {configUnset} from '../../services/config/config.js'

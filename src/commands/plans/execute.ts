@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../vendor/oclif.js'
 import {BflyCommand} from '../../base-command.js'
 import {object, stream, type CommandResult} from '../../output/result.js'
 import {DEFAULT_WAIT_MS, executePlan, planEndLine, planId, watchPlan, withProgress} from '../../services/plans/plans.js'

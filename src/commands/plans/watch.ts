@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../vendor/oclif.js'
 import {BflyCommand} from '../../base-command.js'
 import {stream, type CommandResult} from '../../output/result.js'
 import {DEFAULT_WAIT_MS, planEndLine, planId, watchPlan, withProgress} from '../../services/plans/plans.js'
