@@ -1,7 +1,7 @@
 // Facts about URLs and network failures shared by every HTTP path (got, undici, WebSocket).
-import * as tls from 'node:tls'
 import {X509Certificate} from 'node:crypto'
 import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {ApiError, BadResponseError, type BflyError, NetworkError, UsageError} from '../errors.js'
 
 /**
@@ -10,6 +10,8 @@ import {ApiError, BadResponseError, type BflyError, NetworkError, UsageError} fr
  * defaults, which would break every other host, e.g. an issuer with a public certificate).
  */
 export function withDefaultCas(extra: Buffer | string): string[] {
+  // Loaded here, not at the top: node:tls costs ~5 ms and ~4 MB to load, and only a ca-file needs it here.
+  const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
   const defaults = (tls as unknown as {getCACertificates?: (kind: string) => string[]}).getCACertificates?.('default') ?? [...tls.rootCertificates]
   return [...defaults, extra.toString()]
 }
