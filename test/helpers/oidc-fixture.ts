@@ -5,6 +5,7 @@
 // drives the login/consent pages with a cookie jar.
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
+import {after, before} from 'node:test'
 import Provider from 'oidc-provider'
 
 export const CI_CLIENT = {clientId: 'bfly-ci', clientSecret: 'ci-secret-7d1f0c2a9b'}
@@ -313,4 +314,22 @@ export class Browser {
     }
     throw new Error(`the login pages did not finish: ${this.visited.join(' → ')}`)
   }
+}
+
+/**
+ * For a suite: an OAuth server and an API it protects, started before the suite's tests (handed
+ * to `use` once both are up) and closed after them.
+ */
+export function serveOidcAndApi(use: (started: {oidc: OidcFixture; api: ProtectedApi}) => void): void {
+  let oidc: OidcFixture | undefined
+  let api: ProtectedApi | undefined
+  before(async () => {
+    oidc = await startOidcFixture()
+    api = await startProtectedApi(oidc)
+    use({oidc, api})
+  })
+  after(async () => {
+    await api?.close()
+    await oidc?.close()
+  })
 }

@@ -12,7 +12,7 @@ import {OAuthHttp} from '../../../dist/auth/oauth-http.js'
 import {Session} from '../../../dist/auth/session.js'
 import {json, startServer, type TestServer} from '../../helpers/api-server.ts'
 import {loginWithBrowser, storedRecord} from '../../helpers/auth-cli.ts'
-import {startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
+import {serveOidcAndApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
 
 function context(env: NodeJS.ProcessEnv, flags: Record<string, unknown> = {}) {
   const stderr = new PassThrough()
@@ -82,14 +82,7 @@ describe('discovery', () => {
 describe('session in one process', () => {
   let oidc: OidcFixture
   let api: ProtectedApi
-  before(async () => {
-    oidc = await startOidcFixture()
-    api = await startProtectedApi(oidc)
-  })
-  after(async () => {
-    await api.close()
-    await oidc.close()
-  })
+  serveOidcAndApi((started) => ({oidc, api} = started))
 
   test('concurrent requests share one refresh; a fresh token is reused without one', async () => {
     const configDir = mkdtempSync(join(tmpdir(), 'bfly-session-'))

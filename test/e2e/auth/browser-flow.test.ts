@@ -1,22 +1,15 @@
 // `bfly login --web`: authorization code + PKCE with the loopback listener, the authorize URL
 // driven through the provider's login and consent pages with a cookie jar.
 import assert from 'node:assert/strict'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 import {runCli, tempConfigDir} from '../../helpers/cli.ts'
 import {startCli, storedRecord} from '../../helpers/auth-cli.ts'
-import {Browser, startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
+import {Browser, serveOidcAndApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
 
 describe('login with the browser (PKCE, loopback)', () => {
   let oidc: OidcFixture
   let api: ProtectedApi
-  before(async () => {
-    oidc = await startOidcFixture()
-    api = await startProtectedApi(oidc)
-  })
-  after(async () => {
-    await api.close()
-    await oidc.close()
-  })
+  serveOidcAndApi((started) => ({oidc, api} = started))
 
   test('prints the URL, takes one callback with the right state, exchanges the code with the verifier', async () => {
     const configDir = tempConfigDir()

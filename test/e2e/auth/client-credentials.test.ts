@@ -2,22 +2,15 @@
 import assert from 'node:assert/strict'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 import {runCli, tempConfigDir} from '../../helpers/cli.ts'
 import {filesUnder, storedRecord} from '../../helpers/auth-cli.ts'
-import {CI_CLIENT, NARROW_CI_CLIENT, startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
+import {CI_CLIENT, NARROW_CI_CLIENT, serveOidcAndApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
 
 describe('client credentials', () => {
   let oidc: OidcFixture
   let api: ProtectedApi
-  before(async () => {
-    oidc = await startOidcFixture()
-    api = await startProtectedApi(oidc)
-  })
-  after(async () => {
-    await api.close()
-    await oidc.close()
-  })
+  serveOidcAndApi((started) => ({oidc, api} = started))
 
   test('from the environment: a token per run, nothing stored, the secret only to the token endpoint', async () => {
     const configDir = tempConfigDir()

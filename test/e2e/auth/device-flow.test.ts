@@ -1,21 +1,14 @@
 // `bfly login --device` against a real OAuth server, approved over HTTP as a user would.
 import assert from 'node:assert/strict'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 import {runCli, tempConfigDir} from '../../helpers/cli.ts'
 import {filesUnder, startCli, storedRecord} from '../../helpers/auth-cli.ts'
-import {Browser, startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
+import {Browser, serveOidcAndApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
 
 describe('login with the device flow', () => {
   let oidc: OidcFixture
   let api: ProtectedApi
-  before(async () => {
-    oidc = await startOidcFixture()
-    api = await startProtectedApi(oidc)
-  })
-  after(async () => {
-    await api.close()
-    await oidc.close()
-  })
+  serveOidcAndApi((started) => ({oidc, api} = started))
 
   test('prints the code, is approved in a browser, stores the session, and commands use it', async () => {
     const configDir = tempConfigDir()

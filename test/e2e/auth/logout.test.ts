@@ -1,22 +1,15 @@
 // `bfly logout`: revocation when the issuer offers it, local removal always, --all.
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 import {runCli, tempConfigDir} from '../../helpers/cli.ts'
 import {filesUnder, loginWithBrowser, storedRecord} from '../../helpers/auth-cli.ts'
-import {CI_CLIENT, startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
+import {CI_CLIENT, serveOidcAndApi, startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
 
 describe('logout', () => {
   let oidc: OidcFixture
   let api: ProtectedApi
-  before(async () => {
-    oidc = await startOidcFixture()
-    api = await startProtectedApi(oidc)
-  })
-  after(async () => {
-    await api.close()
-    await oidc.close()
-  })
+  serveOidcAndApi((started) => ({oidc, api} = started))
 
   test('revokes the refresh token (RFC 7009) and removes everything local', async () => {
     const configDir = tempConfigDir()

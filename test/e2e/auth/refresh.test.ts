@@ -2,10 +2,10 @@
 // the end of a grant, profiles kept apart, and 20 processes refreshing at once.
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 import {runCli, tempConfigDir} from '../../helpers/cli.ts'
 import {filesUnder, loginWithBrowser, startCli, storedRecord} from '../../helpers/auth-cli.ts'
-import {startOidcFixture, startProtectedApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
+import {serveOidcAndApi, type OidcFixture, type ProtectedApi} from '../../helpers/oidc-fixture.ts'
 
 /** Make the stored access token look expired to the CLI (and kill it at the server too). */
 async function expireStoredAccessToken(oidc: OidcFixture, configDir: string, profile = 'default'): Promise<void> {
@@ -22,14 +22,7 @@ const refreshGrants = (oidc: OidcFixture) => oidc.grants.filter((g) => g.grantTy
 describe('sessions: refresh, rotation, replay, expiry', () => {
   let oidc: OidcFixture
   let api: ProtectedApi
-  before(async () => {
-    oidc = await startOidcFixture()
-    api = await startProtectedApi(oidc)
-  })
-  after(async () => {
-    await api.close()
-    await oidc.close()
-  })
+  serveOidcAndApi((started) => ({oidc, api} = started))
 
   test('an access token near expiry is refreshed once; the rotated refresh token is stored, the old one is dead', async () => {
     const configDir = tempConfigDir()
