@@ -2,10 +2,11 @@
 // HTTP_PROXY as an absolute-URI request, https through a CONNECT tunnel verified with the
 // ca-file. The app's host names (app.bfly.test, api.bfly.test) only the test proxy can reach.
 import assert from 'node:assert/strict'
-import {type ChildProcess, spawn} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {after, before, describe, test} from 'node:test'
-import {BIN, cleanEnv, tempConfigDir} from '../../helpers/cli.ts'
+import {startCli} from '../../helpers/auth-cli.ts'
+import {tempConfigDir} from '../../helpers/cli.ts'
 import {startConnectProxy, type TestProxy} from '../../helpers/connect-proxy.ts'
 import {startServer, json, type TestServer} from '../../helpers/api-server.ts'
 import {CA_FILE, startHttpsServer, type RunningServer} from '../../helpers/test-ca.ts'
@@ -34,28 +35,13 @@ describe('webhooks listen --forward-to through a proxy', () => {
 
   /** Starts a listener that forwards one delivery, sends it, and returns what the listener printed. */
   async function forwardOne(forwardTo: string, env: Record<string, string>, extra: string[] = []): Promise<{code: number | null; event: any}> {
-    const child = spawn(process.execPath, [BIN, 'webhooks', 'listen', '--port', '0', '--json', '--max-events', '1', '--forward-to', forwardTo, ...extra], {env: cleanEnv({BFLY_CONFIG_DIR: tempConfigDir(), ...env})})
-    children.add(child)
-    let stdout = ''
-    let stderr = ''
-    child.stdout!.on('data', (d) => (stdout += d))
-    const exit = new Promise<number | null>((resolve) => child.on('close', resolve))
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 15_000)
-      child.stderr!.on('data', (d) => {
-        stderr += d
-        const m = /"listening":"([^"]+)"/.exec(stderr)
-        if (m) {
-          clearTimeout(timer)
-          resolve(m[1])
-        }
-      })
-      child.on('close', () => reject(new Error(`exited early: ${stderr}`)))
-    })
+    const cli = startCli(['webhooks', 'listen', '--port', '0', '--json', '--max-events', '1', '--forward-to', forwardTo, ...extra], {env: {BFLY_CONFIG_DIR: tempConfigDir(), ...env}})
+    children.add(cli.child)
+    const [, url] = await cli.waitForStderr(/"listening":"([^"]+)"/, 15_000)
     const sent = await fetch(url + 'hooks', {method: 'POST', headers: {'content-type': 'application/json', 'x-webhook-id': 'dlv_net'}, body: '{"id":"evt_net","type":"order.created"}'})
     assert.equal(sent.status, 200)
-    const code = await exit
-    children.delete(child)
+    const {code, stdout} = await cli.done
+    children.delete(cli.child)
     return {code, event: JSON.parse(stdout.trim().split('\n')[0])}
   }
 

@@ -1,10 +1,11 @@
 // `webhooks listen` as a user runs it: a spawned bfly receiving real signed deliveries.
 import assert from 'node:assert/strict'
-import {type ChildProcess, spawn} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {createHmac} from 'node:crypto'
 import {after, before, describe, test} from 'node:test'
 import {startServer, json, type TestServer} from '../../helpers/api-server.ts'
-import {BIN, cleanEnv, runCli, tempConfigDir} from '../../helpers/cli.ts'
+import {startCli} from '../../helpers/auth-cli.ts'
+import {runCli, tempConfigDir} from '../../helpers/cli.ts'
 
 const secret = 'whsec_listen_e2e'
 const sign = (ts: string, body: string, key = secret) => 'sha256=' + createHmac('sha256', key).update(`${ts}.${body}`).digest('hex')
@@ -21,26 +22,11 @@ interface Listener {
 const children = new Set<ChildProcess>()
 
 async function listen(args: string[], env: Record<string, string> = {}): Promise<Listener> {
-  const child = spawn(process.execPath, [BIN, 'webhooks', 'listen', '--port', '0', ...args], {env: cleanEnv({BFLY_CONFIG_DIR: tempConfigDir(), ...env})})
-  children.add(child)
-  child.on('close', () => children.delete(child))
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (d) => (stdout += d))
-  const exit = new Promise<number | null>((resolve) => child.on('close', resolve))
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 15_000)
-    child.stderr!.on('data', (d) => {
-      stderr += d
-      const m = /"listening":"([^"]+)"|Listening on (\S+)/.exec(stderr)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m[1] ?? m[2])
-      }
-    })
-    child.on('close', () => reject(new Error(`exited early: ${stderr}`)))
-  })
-  return {child, url, stdout: () => stdout, stderr: () => stderr, exit}
+  const cli = startCli(['webhooks', 'listen', '--port', '0', ...args], {env: {BFLY_CONFIG_DIR: tempConfigDir(), ...env}})
+  children.add(cli.child)
+  cli.child.on('close', () => children.delete(cli.child))
+  const [, json, human] = await cli.waitForStderr(/"listening":"([^"]+)"|Listening on (\S+)/, 15_000)
+  return {child: cli.child, url: json ?? human, stdout: cli.stdout, stderr: cli.stderr, exit: cli.done.then((r) => r.code)}
 }
 
 async function deliver(url: string, body: string, headers: Record<string, string>): Promise<{status: number; body: string}> {
