@@ -4,6 +4,7 @@ import {dirname} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {type BflyError, ExitCode, UsageError} from './errors.js'
 import {suggest} from './suggest.js'
+import {saveCodeCaches} from './vendor/code-cache.js'
 
 type Oclif = typeof import('./vendor/oclif.js')
 
@@ -29,6 +30,8 @@ export async function main(argv: string[], root: string): Promise<void> {
     reportError(io, normalized, {json: argv.includes('--json'), verbose: argv.includes('--verbose')})
     process.exitCode = normalized.exitCode
   }
+  // The first run of a build leaves the vendored bundles' code cache for the next ones.
+  saveCodeCaches()
   // Nothing may keep a finished command alive (a stray socket or timer would hang CI);
   // stdout to pipes and files is synchronous on POSIX, so nothing written is lost.
   process.exit(process.exitCode ?? ExitCode.Ok)

@@ -8,6 +8,7 @@
 // throughout but may miss one that moved while it ran.
 import {setFlagsFromString} from 'node:v8'
 import {BflyError, Interrupted} from '../errors.js'
+import {saveCodeCaches} from '../vendor/code-cache.js'
 import type {ApiClient, ApiResponse, Meta} from './client.js'
 import {RecentIds} from './recent-ids.js'
 
@@ -66,6 +67,9 @@ let youngGenerationHeld = false
 function holdYoungGeneration(): void {
   if (youngGenerationHeld) return
   youngGenerationHeld = true
+  // A code cache made after this would carry the changed flag, and every later run (which
+  // starts with V8's defaults) would reject it: it is made now, with start-up's functions.
+  saveCodeCaches()
   setFlagsFromString('--semi-space-growth-factor=1')
 }
 

@@ -25,7 +25,7 @@ function loadedModules(args: string[]): {modules: string[]; status: number | nul
   }
 }
 
-const heavy = /node_modules\/(got|conf|undici|@napi-rs|ajv|ora|cli-table3|hdr-histogram-js|oidc-provider|ws)\/|dist\/vendor\/(?!oclif\.js)/
+const heavy = /node_modules\/(got|conf|undici|@napi-rs|ajv|ora|cli-table3|hdr-histogram-js|oidc-provider|ws)\/|dist\/vendor\/(?!oclif\.js|code-cache\.js)/
 
 describe('start-up', () => {
   test('--version and -v print the version line without loading oclif or any dependency', () => {
