@@ -43,6 +43,11 @@ export interface RequestSpec {
    * million items must not fill it, and a stale page could not be told from a fresh one.
    */
   paged?: boolean
+  /**
+   * For a page of a walk: called once its 2xx response has arrived, before it is decoded, so
+   * the walk can ask for the next page while this one is parsed and written. Awaited.
+   */
+  onReceived?: () => Promise<void> | void
 }
 
 export interface Meta {
@@ -366,7 +371,7 @@ export class ApiClient {
     let answer: Answer
     // Ctrl-C aborts the request and any pending retry.
     try {
-      if (paged) answer = await this.pagedGet(url, headers, st, agent)
+      if (paged) answer = await this.pagedGet(url, headers, st, agent, spec.onReceived)
       else {
         const response = (await (await this.client())(url, {
           method,
@@ -402,7 +407,7 @@ export class ApiClient {
   }
 
   /** A walk's page through the lean transport, under the rules got's hooks apply (see page-transport.ts). */
-  private async pagedGet(url: URL, headers: Record<string, string>, st: Attempts, agent: Options['agent'] | undefined): Promise<Answer> {
+  private async pagedGet(url: URL, headers: Record<string, string>, st: Attempts, agent: Options['agent'] | undefined, received?: () => Promise<void> | void): Promise<Answer> {
     this.pages ??= import('./page-transport.js')
     const transport = await this.pages
     const response = await transport.pagedGet({
@@ -423,6 +428,7 @@ export class ApiClient {
       agent: (agent?.https ?? agent?.http) as import('node:http').Agent | undefined,
       ca: this.cas,
       signal: st.signal,
+      received,
     })
     return {statusCode: response.statusCode, headers: response.headers, body: response.body, url: response.url}
   }

@@ -89,6 +89,8 @@ export interface PagedGetOptions<S> {
   agent?: Agent
   ca?: string[]
   signal?: AbortSignal
+  /** Told when the final 2xx response has arrived and the rules have seen it, before it is returned. */
+  received?: () => Promise<void> | void
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
@@ -132,7 +134,11 @@ export async function pagedGet<S>(options: PagedGetOptions<S>): Promise<Exchange
       const response = await follow(options)
       if (afterHooks) refresh = await rules.after(state, response)
       if (!refresh) {
-        if ((response.statusCode >= 200 && response.statusCode <= 299) || response.statusCode === 304) return response
+        if (response.statusCode >= 200 && response.statusCode <= 299) {
+          await options.received?.()
+          return response
+        }
+        if (response.statusCode === 304) return response
         error = new TransportError('HTTPError', `Request failed with status code ${response.statusCode}`, {code: 'ERR_NON_2XX_3XX_RESPONSE', response})
       } else error = new TransportError('RetryError', 'Retrying')
     } catch (caught) {

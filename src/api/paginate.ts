@@ -37,8 +37,10 @@ export interface PaginateOptions<T> {
   /** How many recent ids to remember for de-duplication (default 10,000; at least two pages). */
   remember?: number
   /**
-   * Ask for the next page while the items of this one are being written (default true), so
-   * the server's time and ours overlap. At most one request is in flight.
+   * Ask for the next page before this one is written (default true), so the server's time and
+   * ours overlap: as soon as this page has arrived when the walk knows it will need the next
+   * one (no limit, more pages announced), else once this page's items are counted. At most
+   * one request is in flight, and pages are asked for in order.
    */
   prefetch?: boolean
   /** The flags that continue from `page` after `fetched` items (default `--page N`). */
@@ -80,6 +82,25 @@ function runLean(): void {
   setFlagsFromString('--no-maglev-inlining')
 }
 
+/** A page asked for ahead of the one at hand. */
+interface Pending {
+  page: number
+  response: Promise<ApiResponse<unknown>>
+  /** Its response has arrived (it is no longer on its way). */
+  arrived: boolean
+}
+
+/** The most pages held or on their way ahead of the one at hand (one on its way at most). */
+const AHEAD = 2
+
+/**
+ * Lets a request just asked for reach the wire before the caller goes on with a page: it is a
+ * chain of awaits (credentials, breaker, bucket, socket), and each step would otherwise queue
+ * behind the decoding and writing of the page, so the server would only start on the next page
+ * once this one is out (measured: a third of a second idle per 1000 pages).
+ */
+const reachWire = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
 /**
@@ -96,16 +117,57 @@ export async function* paginatePages<T = unknown>(api: ApiClient, options: Pagin
   // One page on its own is an ordinary GET (read cache and all); the pages of a walk are not.
   const paged = !options.single
   if (paged) runLean()
-  const fetchPage = (page: number) =>
-    api.request({path: options.path, query: {...options.query, page, ...(options.size ? {size: options.size} : {})}, paged})
   let page = options.startPage ?? 0
   let yielded = 0
-  let next: Promise<ApiResponse<unknown>> | undefined
+  /** What the server last said about the pages (how many there are). */
+  let known: Meta['pagination'] | undefined
+  /** The pages after the current one already asked for, in order (at most AHEAD). */
+  const ahead: Pending[] = []
+  let asked = page - 1
+  const ask = (at: number): Pending => {
+    asked = at
+    const pending: Pending = {page: at, arrived: false, response: Promise.resolve(undefined as never)}
+    pending.response = api.request({
+      path: options.path,
+      query: {...options.query, page: at, ...(options.size ? {size: options.size} : {})},
+      paged,
+      ...(paged && prefetch
+        ? {
+          onReceived: () => {
+            pending.arrived = true
+            return askEarly()
+          },
+        }
+        : {}),
+    })
+    pending.response.catch(() => {}) // surfaced when awaited, after the pages before it are out
+    return pending
+  }
+  // As soon as a page has arrived (before it is decoded and written) or been taken off the
+  // queue, ask for the one after the last asked for, when the walk is sure to need it: the
+  // server then works while this side decodes and writes. Never while another page is on its
+  // way: pages are asked for, and so served, one at a time and in order (a page served before
+  // an earlier one could miss items that moved between the two). With a limit, the walk asks
+  // only once it has counted what it has.
+  const askEarly = (): Promise<void> | undefined => {
+    const at = asked + 1
+    if (options.limit !== undefined || !known || at >= known.totalPages || ahead.length >= AHEAD || options.signal?.aborted) return undefined
+    if (ahead.some((p) => !p.arrived)) return undefined
+    ahead.push(ask(at))
+    return reachWire()
+  }
   for (;;) {
     if (options.signal?.aborted) throw interrupted(page, yielded, resume)
     let response: ApiResponse<unknown> | undefined
     try {
-      response = await (next ?? fetchPage(page))
+      let current = ahead[0]?.page === page ? ahead.shift() : undefined
+      if (current) {
+        if (current.arrived) await askEarly()
+      } else {
+        ahead.length = 0
+        current = ask(page)
+      }
+      response = await current.response
     } catch (error) {
       if (options.signal?.aborted || error instanceof Interrupted) throw interrupted(page, yielded, resume)
       if (error instanceof BflyError) {
@@ -114,23 +176,18 @@ export async function* paginatePages<T = unknown>(api: ApiClient, options: Pagin
       }
       throw error
     }
-    next = undefined
     const {items, pagination} = extract(response)
+    if (pagination) known = pagination
     // Not kept across the yield: the body and envelope would outlive the page they came in.
     response = undefined
     const last =
       options.single ||
       items.length === 0 ||
       (pagination ? page + 1 >= pagination.totalPages : options.size !== undefined && items.length < options.size)
-    // Start on the next page now unless this one will satisfy the limit anyway.
-    if (prefetch && !last && (options.limit === undefined || items.length < options.limit - yielded)) {
-      next = fetchPage(page + 1)
-      next.catch(() => {}) // surfaced when awaited, after this page's items are out
-      // Let the request reach the wire before this page is written: it is a chain of awaits
-      // (credentials, breaker, bucket, socket), and each step would otherwise queue behind the
-      // writing of the page, so the server would only start on the next page once this one is
-      // out (measured: a third of a second idle per 1000 pages).
-      await new Promise((resolve) => setImmediate(resolve))
+    // Not asked for yet: ask now, unless this page will satisfy the limit anyway.
+    if (prefetch && !last && ahead.length === 0 && (options.limit === undefined || items.length < options.limit - yielded)) {
+      ahead.push(ask(page + 1))
+      await reachWire()
     }
     const room = options.limit === undefined ? Infinity : options.limit - yielded
     const batch: T[] = []

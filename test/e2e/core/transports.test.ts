@@ -335,6 +335,25 @@ describe('where the lean transport differs from got', () => {
     assert.deepEqual((await api.request({path: '/api/v1/capsules', query: {page: 0, size: 2}, paged: true})).data, PAGE.data)
     assert.equal(server.requests.length, 2)
   })
+
+  // What lets a walk ask for its next page while this one is decoded (paginate.ts).
+  test('a page tells onReceived once its final 2xx is in, before it is decoded; never for a failure', async () => {
+    const events: string[] = []
+    server.requests.length = 0
+    server.queue(json(503, errorBody('UNAVAILABLE', 'try again')), json(200, PAGE))
+    const {api} = client(server.url)
+    const page = await api.request({path: '/api/v1/capsules', query: {page: 0, size: 2}, paged: true, onReceived: () => void events.push(`received after ${server.requests.length} requests`)})
+    assert.deepEqual(page.data, PAGE.data)
+    assert.deepEqual(events, ['received after 2 requests'])
+    server.queue(json(404, errorBody('NOT_FOUND', 'no such page')))
+    await assert.rejects(api.request({path: '/api/v1/capsules', query: {page: 9, size: 2}, paged: true, onReceived: () => void events.push('received a 404')}))
+    assert.deepEqual(events, ['received after 2 requests'])
+    // Awaited: the page is returned only once the walk has sent its next request on its way.
+    let released = false
+    server.queue(json(200, PAGE))
+    await api.request({path: '/api/v1/capsules', query: {page: 0, size: 2}, paged: true, onReceived: () => new Promise<void>((resolve) => setTimeout(() => ((released = true), resolve()), 20))})
+    assert.equal(released, true)
+  })
 })
 
 describe('the pages of a walk and the read cache', () => {

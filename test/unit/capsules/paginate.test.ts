@@ -8,15 +8,17 @@ interface Item {
 }
 
 /** An API over a list that can change between requests, recording the pages asked for. */
-function listApi(items: Item[], options: {beforeEach?: (page: number) => void; fail?: (page: number) => Error | undefined; hang?: (page: number) => boolean} = {}) {
+function listApi(items: Item[], options: {beforeEach?: (page: number) => void; fail?: (page: number) => Error | undefined; hang?: (page: number) => boolean; events?: string[]} = {}) {
   const asked: number[] = []
   let inFlight = 0
   let maxInFlight = 0
   const api = {
-    async request(spec: {query: {page: number; size?: number}}) {
+    async request(spec: {query: {page: number; size?: number}; onReceived?: () => Promise<void> | void}) {
       const page = Number(spec.query.page)
       const size = Number(spec.query.size ?? 20)
       asked.push(page)
+      options.events?.push(`ask ${page}`)
+      let arrived = false
       inFlight++
       maxInFlight = Math.max(maxInFlight, inFlight)
       try {
@@ -26,9 +28,19 @@ function listApi(items: Item[], options: {beforeEach?: (page: number) => void; f
         if (error) throw error
         options.beforeEach?.(page)
         const data = items.slice(page * size, page * size + size)
-        return {data, meta: {pagination: {page, size, totalElements: items.length, totalPages: Math.ceil(items.length / size)}}}
+        const response = {data, meta: {pagination: {page, size, totalElements: items.length, totalPages: Math.ceil(items.length / size)}}}
+        // As ApiClient does for a walk's page: told once the response is in, before decoding.
+        if (options.events) {
+          const events = options.events
+          Object.defineProperty(response, 'data', {get: () => (events.push(`decoded ${page}`), data)})
+          options.events.push(`arrived ${page}`)
+          inFlight--
+          arrived = true
+          await spec.onReceived?.()
+        }
+        return response
       } finally {
-        inFlight--
+        if (!arrived) inFlight--
       }
     },
   }
@@ -90,6 +102,43 @@ describe('paginate', () => {
     const it2 = paginate<Item>(serial.api, {path: '/x', size: 10, prefetch: false})
     await it2.next()
     assert.deepEqual(serial.asked, [0])
+  })
+
+  test('once a page has arrived, the next is asked for before it is decoded: one at a time, in order, never past the end', async () => {
+    const events: string[] = []
+    const walk = listApi(ids(50), {events})
+    let seenPage = -1
+    for await (const item of paginate<Item>(walk.api, {path: '/x', size: 10})) {
+      const page = Math.floor(Number(item.id.slice(1)) / 10)
+      if (page !== seenPage) events.push(`consumed ${(seenPage = page)}`)
+    }
+    assert.deepEqual(walk.asked, [0, 1, 2, 3, 4])
+    assert.equal(walk.maxInFlight(), 1)
+    const at = (event: string) => events.indexOf(event)
+    // Page 0 says how many pages there are: page 1 is asked for once page 0 is decoded.
+    assert.ok(at('ask 1') > at('decoded 0'))
+    assert.ok(at('ask 1') < at('consumed 0'))
+    for (let k = 1; k < 4; k++) {
+      // Served in order: asked only once the page before it has arrived ...
+      assert.ok(at(`ask ${k + 1}`) > at(`arrived ${k}`), `ask ${k + 1} after page ${k} arrived`)
+      // ... and before that page was decoded: the server works while this side decodes and writes.
+      assert.ok(at(`ask ${k + 1}`) < at(`decoded ${k}`), `ask ${k + 1} before page ${k} is decoded: ${events.join(', ')}`)
+    }
+  })
+
+  test('asking on arrival: a limit asks only for what it can use; a list changing ahead of the walk skips nothing', async () => {
+    const limited = listApi(ids(50), {events: []})
+    assert.equal((await collect(paginate<Item>(limited.api, {path: '/x', size: 10, limit: 35}))).length, 35)
+    assert.deepEqual(limited.asked, [0, 1, 2, 3])
+    // Newest first: each request inserts three items at the front, pushing every page down.
+    const originals = ids(60, 'o')
+    const list = [...originals]
+    let n = 0
+    const changing = listApi(list, {events: [], beforeEach: () => list.unshift(...ids(3, `n${n++}_`))})
+    const got = (await collect(paginate<Item>(changing.api, {path: '/x', size: 10}))).map((i) => i.id)
+    assert.equal(new Set(got).size, got.length, 'no duplicates')
+    assert.deepEqual(originals.filter((o) => !got.includes(o.id)), [], 'none skipped that existed throughout')
+    assert.equal(changing.maxInFlight(), 1)
   })
 
   test('without pagination metadata a short or empty page ends the walk', async () => {
