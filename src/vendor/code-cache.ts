@@ -13,11 +13,13 @@
 //
 // The cache is made once, at the end of the first run of a build on a Node version (or when
 // V8 rejects it), in the user's cache directory (BFLY_CODE_CACHE: a directory, or `off`).
+// A cache is code: it is used only from a directory and a file that are the user's own and that
+// nobody else can write to (BFLY_CODE_CACHE=/tmp must not let another user run code as this one).
 // Nothing here can fail a command: an unreadable, corrupt, foreign or stale cache is rejected
 // by V8's own checks (V8 version, flags, source length, checksum) and rebuilt; the name of the
 // file carries the build's hash of the bundle and the bundle's size and mtime, so a changed
 // bundle never meets a cache made for another one.
-import {mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {closeSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {dirname, isAbsolute, join} from 'node:path'
@@ -40,6 +42,32 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env, platform: Nod
   return base && isAbsolute(base) ? join(base, 'bfly', 'code-cache') : undefined
 }
 
+/**
+ * Whether `path` belongs to this user and nobody else may write to it (POSIX; on Windows the
+ * default directory is in the user's own profile). `missing`: what a path not there yet counts as.
+ */
+function ownedByUser(path: string, missing: boolean): boolean {
+  if (typeof process.getuid !== 'function') return true
+  try {
+    const stat = statSync(path)
+    return stat.uid === process.getuid() && (stat.mode & 0o022) === 0
+  } catch {
+    return missing
+  }
+}
+
+/** The file's bytes, if it is this user's and nobody else may write to it (checked on the open file). */
+function readOwnFile(path: string): Buffer | undefined {
+  const fd = openSync(path, 'r')
+  try {
+    const stat = fstatSync(fd)
+    if (typeof process.getuid === 'function' && (stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0)) return undefined
+    return readFileSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 interface Pending {
   script: Script
   file: string
@@ -59,11 +87,11 @@ export function loadBundle(wrapperUrl: string, name: string, key: string, import
   const dir = codeCacheDir()
   let cacheFile: string | undefined
   let cachedData: Buffer | undefined
-  if (dir) {
+  if (dir && ownedByUser(dir, true)) {
     try {
       const {size, mtimeMs} = statSync(file)
       cacheFile = join(dir, `${name}-${key}-${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}.bin`)
-      cachedData = readFileSync(cacheFile)
+      cachedData = readOwnFile(cacheFile)
     } catch {
       // no cache yet
     }
@@ -89,6 +117,7 @@ export function saveCodeCaches(): void {
     try {
       const data = script.createCachedData()
       mkdirSync(dirname(file), {recursive: true, mode: 0o700})
+      if (!ownedByUser(dirname(file), false)) continue
       writeFileSync(tmp, data, {mode: 0o600})
       renameSync(tmp, file)
       // Caches of other builds (an upgrade, another Node) go once they are a month old: two

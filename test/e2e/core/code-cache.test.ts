@@ -2,7 +2,7 @@
 // first run, used (not rewritten) by the next ones, including after a walk has changed V8's
 // flags; rebuilt when corrupt; never able to fail a command; off with BFLY_CODE_CACHE=off.
 import assert from 'node:assert/strict'
-import {mkdtempSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -66,6 +66,28 @@ describe('the code cache of the vendored bundles', () => {
     assert.equal(second.code, 0, second.stderr)
     assert.equal(second.stdout, first.stdout)
     assert.ok(statSync(join(dir, name)).size > 10_000, 'the corrupt cache was replaced')
+  })
+
+  // A cache is code: one that someone else could have written is never loaded.
+  test('a cache others can write to is not used, nor is a directory others can write to', {skip: typeof process.getuid !== 'function' && 'POSIX permissions'}, async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'bfly-code-')), 'cache')
+    assert.equal((await runCli(['config', 'list', '--json'], {env: env(dir)})).code, 0)
+    const [name] = files(dir)
+    // A valid cache, writable by others: not read, so made again (a new file).
+    chmodSync(join(dir, name), 0o666)
+    const before = inode(dir, name)
+    assert.equal((await runCli(['config', 'list', '--json'], {env: env(dir)})).code, 0)
+    assert.notEqual(inode(dir, name), before, 'a cache writable by others was loaded')
+    assert.equal(statSync(join(dir, name)).mode & 0o777, 0o600)
+    // A directory others can write to: left alone (a rejected cache there would be rewritten).
+    const shared = join(dir, '..', 'shared')
+    mkdirSync(shared)
+    chmodSync(shared, 0o777)
+    writeFileSync(join(shared, name), 'not a code cache', {mode: 0o600})
+    const r = await runCli(['config', 'list', '--json'], {env: env(shared)})
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(files(shared), [name])
+    assert.equal(readFileSync(join(shared, name), 'utf8'), 'not a code cache')
   })
 
   test('BFLY_CODE_CACHE=off writes nothing; an unusable directory changes nothing', async () => {
