@@ -58,14 +58,18 @@ const vendor = async (name, options = {}) => {
 
 // Edits to vendored code, each for a measured start-up cost. The build fails if a line to edit
 // is not found, so an upgrade of a package cannot drop an edit silently.
+// `edits`: per file, [find, replace] pairs; every `find` must occur (all occurrences replaced).
 const patches = (name, edits) => ({
   name,
   setup(b) {
-    for (const {file, find, replace} of edits) {
+    for (const {file, replace} of edits) {
       b.onLoad({filter: file}, (args) => {
-        const source = readFileSync(args.path, 'utf8')
-        if (!source.includes(find)) throw new Error(`${args.path}: the code to patch is gone (see scripts/build.js): ${find}`)
-        return {contents: source.replace(find, replace), loader: 'js'}
+        let source = readFileSync(args.path, 'utf8')
+        for (const [find, by] of replace) {
+          if (!source.includes(find)) throw new Error(`${args.path}: the code to patch is gone (see scripts/build.js): ${find}`)
+          source = source.replaceAll(find, by)
+        }
+        return {contents: source, loader: 'js'}
       })
     }
   },
@@ -76,19 +80,35 @@ const patches = (name, edits) => ({
 const oclifPatches = patches('oclif-patches', [
   {
     file: /@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/,
-    find: '.sort((a, b) => a.id.localeCompare(b.id));',
-    replace: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));',
+    replace: [['.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));']],
   },
 ])
 // got's type checks (@sindresorhus/is) build two Intl.ListFormat objects when they load, for
 // the wording of a failed assertion: ~7 ms of ICU on every API command. Built when used instead.
+// got loads node:http2 (~20 ms) for its `http2` option and for piping into an HTTP/2 server
+// response, neither of which bfly does (the contract is HTTP/1.1): the option's client says so
+// if it is ever asked for, and the pipe check loads node:http2 only when it runs.
+const NO_HTTP2 = "(() => { throw new Error('HTTP/2 (got\\'s http2 option) is not built into bfly'); })()"
 const gotPatches = patches('got-patches', [
   {
     file: /@sindresorhus[\\/]is[\\/]distribution[\\/]index\.js$/,
-    find: "const andFormatter = new Intl.ListFormat('en', { style: 'long', type: 'conjunction' });\nconst orFormatter = new Intl.ListFormat('en', { style: 'long', type: 'disjunction' });",
-    replace:
+    replace: [[
+      "const andFormatter = new Intl.ListFormat('en', { style: 'long', type: 'conjunction' });\nconst orFormatter = new Intl.ListFormat('en', { style: 'long', type: 'disjunction' });",
       "const andFormatter = { format: (list) => new Intl.ListFormat('en', { style: 'long', type: 'conjunction' }).format(list) };\n" +
-      "const orFormatter = { format: (list) => new Intl.ListFormat('en', { style: 'long', type: 'disjunction' }).format(list) };",
+        "const orFormatter = { format: (list) => new Intl.ListFormat('en', { style: 'long', type: 'disjunction' }).format(list) };",
+    ]],
+  },
+  {
+    file: /got[\\/]dist[\\/]source[\\/]core[\\/]options\.js$/,
+    replace: [["import http2Client from './utils/http2-client.js';", `const http2Client = { get globalAgent() { return ${NO_HTTP2}; }, get auto() { return ${NO_HTTP2}; } };`]],
+  },
+  {
+    file: /got[\\/]dist[\\/]source[\\/]core[\\/]index\.js$/,
+    replace: [
+      ["import { Http2ServerResponse, constants as http2Constants } from 'node:http2';", "const http2 = () => require('node:http2');"],
+      ['destination instanceof Http2ServerResponse', 'destination instanceof http2().Http2ServerResponse'],
+      ['http2Constants.NGHTTP2_INTERNAL_ERROR', 'http2().constants.NGHTTP2_INTERNAL_ERROR'],
+    ],
   },
 ])
 
