@@ -1,11 +1,11 @@
-// One async iterator over offset pages for every list: memory is about two pages, whatever
-// the count. Pages shift while data changes (contract §2): an insertion ahead of the walk
-// pushes items already seen onto the next page, so they are skipped by id. The ids kept for
-// that are a bounded window of the most recent ones (default 10,000, never less than two
-// pages), so a walk of millions stays flat; a shift larger than the window is the only way a
-// duplicate gets through. Deletions ahead of the walk pull items back onto pages already
-// read; offset paging cannot see those, so a walk never skips an item that existed
-// throughout but may miss one that moved while it ran.
+// One async iterator over offset pages for every list: memory is a few pages (the one at
+// hand, at most two ahead), whatever the count. Pages shift while data changes (contract §2):
+// an insertion ahead of the walk pushes items already seen onto the next page, so they are
+// skipped by id. The ids kept for that are a bounded window of the most recent ones (default
+// 10,000, never less than two pages), so a walk of millions stays flat; a shift larger than
+// the window is the only way a duplicate gets through. Deletions ahead of the walk pull items
+// back onto pages already read; offset paging cannot see those, so a walk never skips an item
+// that existed throughout but may miss one that moved while it ran.
 import {setFlagsFromString} from 'node:v8'
 import {BflyError, Interrupted} from '../errors.js'
 import {saveCodeCaches} from '../vendor/code-cache.js'
