@@ -24,9 +24,14 @@ const cpuProbe = `
 async function child(script) {
   const proc = spawn(process.execPath, ['--input-type=module', '-e', script + cpuProbe], {stdio: ['pipe', 'pipe', 'inherit']})
   const lines = createInterface({input: proc.stdout})
+  // One 'exit' listener per wait, removed with the line: a listener per question piled up.
   const next = () => new Promise((resolve, reject) => {
-    lines.once('line', resolve)
-    proc.once('exit', (code) => reject(new Error(`bench server exited ${code}`)))
+    const exited = (code) => reject(new Error(`bench server exited ${code}`))
+    proc.once('exit', exited)
+    lines.once('line', (line) => {
+      proc.off('exit', exited)
+      resolve(line)
+    })
   })
   const info = JSON.parse(await next())
   return {
