@@ -136,6 +136,7 @@ export class ApiClient {
   private pageRules?: import('./page-transport.js').AttemptRules<Attempts>
   /** Span ids are cut from a pool of random bytes: one CSPRNG call per 64 requests, not per request. */
   private spanPool?: Buffer
+  private readonly walkAgents = new Map<string, Promise<Options['agent']>>()
   private spanOffset = 0
 
   constructor(
@@ -366,7 +367,7 @@ export class ApiClient {
     if (reused) return this.decode<T>(spec, method, url, reused, st.requestId)
     if (read) Object.assign(headers, read.validators())
     const proxy = proxyFor(url, ctx.env)
-    const agent = proxy ? await proxyAgent(url, proxy, this.cas) : undefined
+    const agent = proxy ? await (paged ? this.walkAgent(url, proxy) : proxyAgent(url, proxy, this.cas)) : undefined
     if (proxy) ctx.trace(`through the proxy ${redactProxy(proxy)}`)
     let answer: Answer
     // Ctrl-C aborts the request and any pending retry.
@@ -404,6 +405,21 @@ export class ApiClient {
     read?.commit(answer)
     if (!SAFE.has(method) && answer.statusCode < 400) await this.deps.cache?.written(url, this.baseUrl.pathname, answer.headers)
     return result
+  }
+
+  /**
+   * The pages of a walk through a proxy share one agent that keeps its connection: one tunnel
+   * (CONNECT, and TLS to the API) for the walk instead of one a page. Its idle socket does not
+   * keep the process alive (node's agents unref it).
+   */
+  private walkAgent(url: URL, proxy: string): Promise<Options['agent']> {
+    const key = `${proxy} ${url.protocol}//${url.host}`
+    let agent = this.walkAgents.get(key)
+    if (!agent) {
+      agent = proxyAgent(url, proxy, this.cas, true)
+      this.walkAgents.set(key, agent)
+    }
+    return agent
   }
 
   /** A walk's page through the lean transport, under the rules got's hooks apply (see page-transport.ts). */
@@ -496,8 +512,8 @@ export class ApiClient {
 }
 
 /** got's agent option for `url` through `proxy` (see tunnelAgent). */
-export async function proxyAgent(url: URL, proxy: string, ca?: string[]): Promise<Options['agent']> {
-  const agent = await tunnelAgent(url, proxy, ca)
+export async function proxyAgent(url: URL, proxy: string, ca?: string[], keepAlive = false): Promise<Options['agent']> {
+  const agent = await tunnelAgent(url, proxy, ca, keepAlive)
   return url.protocol === 'https:' ? {https: agent as import('node:https').Agent} : {http: agent}
 }
 

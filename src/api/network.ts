@@ -125,9 +125,9 @@ type ConnectionCallback = (error: Error | null, socket?: unknown) => void
  * roots) also verifies an https:// proxy; the target's certificate is checked by the caller's
  * own TLS options, which the agent passes on.
  */
-export async function tunnelAgent(url: URL, proxy: string, ca?: string[]): Promise<import('node:http').Agent> {
+export async function tunnelAgent(url: URL, proxy: string, ca?: string[], keepAlive = false): Promise<import('node:http').Agent> {
   const {HttpProxyAgent, HttpsProxyAgent} = await import('hpagent')
-  const options = {proxy, keepAlive: false, ...(ca ? {proxyRequestOptions: {ca}} : {})}
+  const options = {proxy, keepAlive, ...(ca ? {proxyRequestOptions: {ca}} : {})}
   const agent = url.protocol === 'https:' || url.protocol === 'wss:' ? new HttpsProxyAgent(options) : new HttpProxyAgent(options)
   const open = agent.createConnection.bind(agent) as unknown as (options: {host?: string; port?: number | string}, callback: ConnectionCallback) => unknown
   const wrapped = (options: {host?: string; port?: number | string}, callback: ConnectionCallback) =>

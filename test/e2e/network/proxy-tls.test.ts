@@ -36,6 +36,14 @@ async function startApi(cert: 'server' | 'expired' | 'other-host' = 'server'): P
     const path = (req.url ?? '/').split('?')[0]
     seen.push({method: req.method ?? '', path, authorization: req.headers.authorization})
     if (path === '/.well-known/oauth-protected-resource') return send(res, 200, {resource: origin, authorization_servers: [], scopes_supported: ['capsules:read']})
+    if (path === '/api/v1/capsules') {
+      // Five capsules in pages, as the contract serves a list.
+      const query = new URL(req.url ?? '/', 'https://x').searchParams
+      const page = Number(query.get('page') ?? 0)
+      const size = Number(query.get('size') ?? 20)
+      const data = Array.from({length: Math.max(0, Math.min(size, 5 - page * size))}, (_, i) => ({id: `cap_${page * size + i}`, scopeId: 'scope-a', timestamp: '2025-12-03T10:00:00Z'}))
+      return send(res, 200, {data, meta: {requestId: 'req-net', pagination: {page, size, totalElements: 5, totalPages: Math.ceil(5 / size)}}})
+    }
     if (path.startsWith('/api/v1/capsules/')) {
       if (req.headers.authorization !== `Bearer ${TOKEN}`) {
         return send(res, 401, {error: {code: 'UNAUTHORIZED', message: 'invalid token'}, meta: {requestId: 'req-net'}})
@@ -104,6 +112,16 @@ describe('proxies and private CAs', () => {
     assert.deepEqual(tunnels(proxy, from).sort(), [0, 1].map(() => `CONNECT api.bfly.test:${api.port} 200`))
     assert.deepEqual(api.seen.filter((s) => s.path === '/api/v1/capsules/cap_1').length, 1)
     assert.equal(api.seen.filter((s) => s.path !== '/api/v1/capsules/cap_1').length, 0, 'the untrusted server got no request')
+  })
+
+  test('a walk through HTTPS_PROXY opens one tunnel for all its pages, not one a page', async () => {
+    const from = proxy.seen.length
+    const pagesBefore = api.seen.filter((s) => s.path === '/api/v1/capsules').length
+    const r = await runCli(['capsules', 'list', '--all', '--size', '2', '--ndjson', '--ca-file', CA_FILE], {env: {...base(), HTTPS_PROXY: proxy.url}})
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.stdout.trim().split('\n').map((line) => JSON.parse(line).id), ['cap_0', 'cap_1', 'cap_2', 'cap_3', 'cap_4'])
+    assert.equal(api.seen.filter((s) => s.path === '/api/v1/capsules').length - pagesBefore, 3)
+    assert.deepEqual(tunnels(proxy, from), [`CONNECT api.bfly.test:${api.port} 200`])
   })
 
   test('NODE_EXTRA_CA_CERTS trusts the CA too, and a --ca-file adds to it (and to the system roots) instead of replacing them', async () => {
