@@ -66,7 +66,7 @@ export function envelopePage<T>(response: ApiResponse<unknown>): Page<T> {
  *   background threads is most of the walk's resident memory outside the JS heap. Peak RSS:
  *   93 MB median (98.6 max) with both compilers as they come, 86 MB without TurboFan, 83 MB
  *   (88 max) without Maglev's inlining either; 1,000,000 items peak at 87 MB.
- *   (Without Maglev at all: 79 MB, but ~10% more CPU, as V8 then interprets until TurboFan.)
+ *   (Without Maglev at all: 79 MB, but ~10% more CPU: V8 then runs baseline code until TurboFan.)
  *
  * The flags only change how fast code gets, never what it does. The code cache is saved first:
  * V8 stamps a cache with a hash of its flags, and a cache made after this change would be
