@@ -136,8 +136,9 @@ export class ApiClient {
   private pageRules?: import('./page-transport.js').AttemptRules<Attempts>
   /** Span ids are cut from a pool of random bytes: one CSPRNG call per 64 requests, not per request. */
   private spanPool?: Buffer
-  private readonly walkAgents = new Map<string, Promise<Options['agent']>>()
   private spanOffset = 0
+  /** The proxy agents of walks, kept for the next page (see walkAgent). */
+  private readonly walkAgents = new Map<string, Promise<Options['agent']>>()
 
   constructor(
     baseUrl: string,

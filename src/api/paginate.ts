@@ -123,10 +123,8 @@ export async function* paginatePages<T = unknown>(api: ApiClient, options: Pagin
   let known: Meta['pagination'] | undefined
   /** The pages after the current one already asked for, in order (at most AHEAD). */
   const ahead: Pending[] = []
-  let asked = page - 1
   const ask = (at: number): Pending => {
-    asked = at
-    const pending: Pending = {page: at, arrived: false, response: Promise.resolve(undefined as never)}
+    const pending = {page: at, arrived: false} as Pending
     pending.response = api.request({
       path: options.path,
       query: {...options.query, page: at, ...(options.size ? {size: options.size} : {})},
@@ -150,7 +148,8 @@ export async function* paginatePages<T = unknown>(api: ApiClient, options: Pagin
   // an earlier one could miss items that moved between the two). With a limit, the walk asks
   // only once it has counted what it has.
   const askEarly = (): Promise<void> | undefined => {
-    const at = asked + 1
+    // The last page asked for is the last one ahead, or else the one at hand.
+    const at = (ahead.at(-1)?.page ?? page) + 1
     if (options.limit !== undefined || !known || at >= known.totalPages || ahead.length >= AHEAD || options.signal?.aborted) return undefined
     if (ahead.some((p) => !p.arrived)) return undefined
     ahead.push(ask(at))
